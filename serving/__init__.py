@@ -1,0 +1,1 @@
+"""serving package (filled in by later issues)."""
