@@ -216,7 +216,7 @@ def _collect_transactions(
     if isa_version and isa_version < "00501":
         errors.append(
             UnsupportedVersionError(
-                f"unsupported version {isa_version.rjust(6, '0')}",
+                f"unsupported version {isa_version.ljust(6, '0')}",
                 source=source,
                 segment_index=positions[0],
                 segment_id="ISA",

@@ -34,6 +34,7 @@ class X12Document:
     claim_positions: list[int] = field(default_factory=list)
     remittances: list[Remittance] = field(default_factory=list)
     errors: list[ClaimsError] = field(default_factory=list)
+    warnings: list[X12Error] = field(default_factory=list)
     transactions: int = 0
     raw_counts: Counter[str] = field(default_factory=Counter)
 
@@ -85,13 +86,21 @@ def read_x12(data: bytes | str | Path, source: str | None = None) -> X12Document
 
 
 def _read_transaction(doc: X12Document, interchange: Interchange, txn: Transaction, source: str) -> None:
-    counts = Counter(seg[0] for seg in txn.segments if seg[0] in RAW_SEGMENTS)
-    doc.raw_counts.update(counts)
+    doc.raw_counts.update(seg[0] for seg in txn.segments if seg[0] in RAW_SEGMENTS)
     try:
-        model = wire.parse_transaction(txn, interchange.delimiters, source)
+        model, claim_errors, kept = wire.parse_transaction(txn, interchange.delimiters, source)
     except X12Error as e:
         doc.errors.append(e)
         return
+    doc.errors.extend(claim_errors)
+    if model is None:
+        return
+    if len(kept) != len(txn.positions):  # claims x12sdk rejected were left out; check what remains
+        kept_set = set(kept)
+        txn = Transaction(txn.code, txn.version, txn.control_number,
+                          [seg for seg, pos in zip(txn.segments, txn.positions, strict=True) if pos in kept_set],
+                          kept)
+    counts = Counter(seg[0] for seg in txn.segments if seg[0] in RAW_SEGMENTS)
     component = interchange.delimiters.component
     if txn.code == "835":
         _read_835(doc, model, txn, counts, component, source)
@@ -128,9 +137,13 @@ def _read_837(
         position = next(positions, txn.positions[0])
         lines_read += len(record.claim.loop_2400)
         try:
-            claim = mapping.claim_from_837(
-                record, form=form, filing_indicator=indicator, submission_date=submission_date, component=component
-            )
+            claim = _claim(record, form, indicator, submission_date, component)
+            if claim.submission_date is None and submission_date is not None:
+                doc.warnings.append(X12Error(
+                    f"claim {index} of transaction {txn.control_number}: a service date is after the BHT04 "
+                    "creation date; the submission date is left unknown",
+                    source=source, segment_index=position, segment_id="CLM",
+                ))
         except DomainValueError as e:
             doc.errors.append(X12Error(
                 f"claim {index} of transaction {txn.control_number}: {e.field_path}: {e.message}",
@@ -147,6 +160,22 @@ def _read_837(
             source=source, segment_index=txn.positions[0], segment_id="ST",
             expected="every service line inside a claim",
         ))
+
+
+def _claim(
+    record: object, form: ClaimForm, indicator: str | None, submission_date: dt.date | None, component: str
+) -> Claim:
+    """Map a claim; a BHT04 date earlier than the services is dropped rather than losing the claim."""
+    try:
+        return mapping.claim_from_837(
+            record, form=form, filing_indicator=indicator, submission_date=submission_date, component=component
+        )
+    except DomainValueError as e:
+        if submission_date is None or "after the submission_date" not in e.message:
+            raise
+    return mapping.claim_from_837(
+        record, form=form, filing_indicator=indicator, submission_date=None, component=component
+    )
 
 
 def _bht_date(bht: list[str] | None) -> dt.date | None:

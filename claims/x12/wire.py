@@ -38,6 +38,7 @@ __all__ = [
     "Professional837",
     "Institutional837",
     "Remittance835",
+    "locate",
     "parse_transaction",
     "repair_hierarchy",
     "write_interchange",
@@ -136,8 +137,108 @@ def _readable_loc(loc: Sequence[int | str]) -> str:
     return " > ".join(parts)
 
 
-def parse_transaction(txn: Transaction, delimiters: Delimiters, source: str) -> Any:
-    """Parse one transaction with x12sdk; raise :class:`X12Error` with the segment position on failure."""
+#: Where each loop starts, and which segments end it (a later start of the same or a higher loop).
+_LOOP_STARTS: dict[str, tuple[str, str | None, tuple[tuple[str, str | None], ...]]] = {
+    # loop: (start segment, HL03 level code, segments that end it)
+    "loop_2000a": ("HL", "20", (("HL", "20"),)),
+    "loop_2000b": ("HL", "22", (("HL", "22"), ("HL", "20"))),
+    "loop_2000c": ("HL", "23", (("HL", None),)),
+    "loop_2300": ("CLM", None, (("CLM", None), ("HL", None))),
+    "loop_2400": ("LX", None, (("LX", None), ("CLM", None), ("HL", None))),
+    "loop_2410": ("LIN", None, (("LX", None), ("CLM", None), ("HL", None))),
+    "loop_2000": ("LX", None, (("LX", None),)),
+    "loop_2100": ("CLP", None, (("CLP", None), ("LX", None))),
+    "loop_2110": ("SVC", None, (("SVC", None), ("CLP", None), ("LX", None))),
+}
+
+
+def _is(seg: list[str], name: str, level: str | None) -> bool:
+    return seg[0] == name and (level is None or (len(seg) > 3 and seg[3] == level))
+
+
+def locate(loc: Sequence[int | str], segments: Sequence[list[str]]) -> int | None:
+    """Index in ``segments`` of the segment a pydantic error location points at (best effort).
+
+    ``("loop_2000a", 0, "loop_2000b", 1, "loop_2300", 0, "loop_2400", 2, "sv1_segment", ...)`` is the
+    third LX of the first claim of the second subscriber; the named segment inside that loop is returned
+    when it is there, else the loop's first segment (the segment is missing: the loop is where it belongs).
+    """
+    start, end = 0, len(segments)
+    items = list(loc)
+    found: int | None = None
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if isinstance(item, str) and item in _LOOP_STARTS:
+            name, level, enders = _LOOP_STARTS[item]
+            index = items[i + 1] if i + 1 < len(items) and isinstance(items[i + 1], int) else 0
+            hits = [k for k in range(start, end) if _is(segments[k], name, level)]
+            if index >= len(hits):
+                return found
+            start = hits[index]
+            found = start
+            end = next(
+                (k for k in range(start + 1, end) if any(_is(segments[k], n, lv) for n, lv in enders)), end
+            )
+            i += 2
+            continue
+        if isinstance(item, str) and item.endswith("_segment"):
+            name = item[: -len("_segment")].upper()
+            index = items[i + 1] if i + 1 < len(items) and isinstance(items[i + 1], int) else 0
+            hits = [k for k in range(start, end) if segments[k][0] == name]
+            return hits[index] if index < len(hits) else found
+        i += 1
+    return found
+
+
+def _claim_range(loc: Sequence[int | str], segments: Sequence[list[str]]) -> tuple[int, int] | None:
+    """The segment range of the claim (loop 2300) a pydantic error location points into, if any."""
+    if "loop_2300" not in loc:
+        return None
+    cut = list(loc[: list(loc).index("loop_2300") + 2])
+    start = locate(cut, segments)
+    if start is None or segments[start][0] != "CLM":
+        return None
+    end = next((k for k in range(start + 1, len(segments)) if segments[k][0] in ("CLM", "HL", "SE")), len(segments))
+    return start, end
+
+
+def parse_transaction(
+    txn: Transaction, delimiters: Delimiters, source: str
+) -> tuple[Any, list[X12Error], list[int]]:
+    """Parse one transaction with x12sdk.
+
+    Returns ``(model, claim_errors, kept_positions)``. When x12sdk rejects a transaction because of one
+    claim (the error points inside a loop 2300), that claim is reported and left out, and the rest of the
+    transaction is parsed again, so that one bad claim does not cost the whole batch. Any other failure
+    raises :class:`X12Error` with the segment position.
+    """
+    segments = repair_hierarchy(txn.segments) if txn.code == "837" else list(txn.segments)
+    positions = list(txn.positions)
+    claim_errors: list[X12Error] = []
+    while True:
+        try:
+            return _parse(txn, segments, positions, delimiters, source), claim_errors, positions
+        except _ClaimRejected as rejected:
+            start, end = rejected.span
+            claim_errors.append(rejected.error)
+            del segments[start:end]
+            del positions[start:end]
+            segments[-1] = [segments[-1][0], str(len(segments)), *segments[-1][2:]]  # SE01 recount
+            if not any(seg[0] == "CLM" for seg in segments):
+                return None, claim_errors, positions
+
+
+class _ClaimRejected(Exception):
+    def __init__(self, error: X12Error, span: tuple[int, int]) -> None:
+        super().__init__(error.one_line())
+        self.error = error
+        self.span = span
+
+
+def _parse(
+    txn: Transaction, segments: list[list[str]], positions: list[int], delimiters: Delimiters, source: str
+) -> Any:
     model_class, version = _implementation(txn, source)
     parser = X12Parser(
         model_class,
@@ -150,22 +251,26 @@ def parse_transaction(txn: Transaction, delimiters: Delimiters, source: str) -> 
             component_separator=delimiters.component,
         ),
     )
-    segments = repair_hierarchy(txn.segments) if txn.code == "837" else txn.segments
     model: Any = None
-    for elements, position in zip(segments, txn.positions, strict=True):
+    for elements, position in zip(segments, positions, strict=True):
         name = elements[0].upper()
         try:
             model = parser.parse(name, elements)
         except ValidationError as e:
             first = e.errors()[0]
             where = _readable_loc(first["loc"])
-            raise X12Error(
-                f"transaction {txn.control_number} rejected at {where}: {first['msg']}",
+            hit = locate(first["loc"], segments) if name == "SE" else None
+            error = X12Error(
+                f"transaction {txn.control_number}: {where}: {first['msg'].removeprefix('Value error, ')}",
                 source=source,
-                segment_index=txn.positions[0] if name == "SE" else position,
-                segment_id="ST" if name == "SE" else name,
+                segment_index=positions[hit] if hit is not None else position,
+                segment_id=segments[hit][0] if hit is not None else name,
                 expected="a segment layout that follows " + version,
-            ) from e
+            )
+            span = _claim_range(first["loc"], segments) if name == "SE" else None
+            if span is not None:
+                raise _ClaimRejected(error, span) from e
+            raise error from e
         except X12ParseException as e:
             raise X12Error(
                 f"segment {name} has more elements than {version} allows",
@@ -186,7 +291,7 @@ def parse_transaction(txn: Transaction, delimiters: Delimiters, source: str) -> 
         raise X12Error(
             f"transaction {txn.control_number} did not complete",
             source=source,
-            segment_index=txn.positions[-1],
+            segment_index=positions[-1],
             expected="an SE segment",
         )
     return model

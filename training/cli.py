@@ -1,0 +1,171 @@
+"""The ``denials`` command line: thin commands that call one library function each and print a summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from claims.errors import X12Error
+from claims.ingest import expand_paths, ingest
+from claims.x12 import read_x12
+
+app = typer.Typer(
+    name="denials",
+    help="Predict which lines of an oncology claim will be denied, why, and what to change.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+x12_app = typer.Typer(help="Work with X12 837/835 files.", no_args_is_help=True)
+app.add_typer(x12_app, name="x12")
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+#: Options that take several values after one flag (``--claims a b c``).
+_MULTI_VALUE_OPTIONS = {"--claims", "--remits"}
+
+
+def _id_salt(out: Path, salt: str | None) -> str:
+    """The salt for hashing patient ids: --salt, else DENIALS_ID_SALT, else one kept with the output."""
+    if salt:
+        return salt
+    if env := os.environ.get("DENIALS_ID_SALT"):
+        return env
+    path = out / ".id_salt"
+    if path.exists():
+        return path.read_text().strip()
+    out.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(16)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+@app.command("ingest")
+def ingest_command(
+    claims: Annotated[list[Path], typer.Option("--claims", help="837P/837I or JSON claim files or folders.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder for lines.parquet and summary.json.")],
+    remits: Annotated[list[Path] | None, typer.Option("--remits", help="835 files or folders.")] = None,
+    salt: Annotated[str | None, typer.Option(help="Salt for hashing patient ids (or DENIALS_ID_SALT).")] = None,
+) -> None:
+    """Read claims and remittances, join outcomes to lines, and write a labeled line table."""
+    remits = remits or []
+    total = len(expand_paths([*claims, *remits]))
+    with Progress(
+        TextColumn("[bold]reading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), console=err_console, transient=True, disable=total < 3,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def on_file(path: Path, number: int, count: int) -> None:
+            progress.update(task, completed=number - 1, description=path.name)
+
+        summary = ingest(claims, remits, out, salt=_id_salt(out, salt), on_file=on_file)
+        progress.update(task, completed=total)
+    table = Table(title="ingest", show_header=False)
+    for key in ("file_count", "files_with_errors", "claims", "lines", "remittance_claims", "remittance_lines",
+                "matched_lines", "unmatched_remittance_claims", "unmatched_remittance_lines",
+                "claim_lines_missing_from_their_remittance", "claims_without_remittance", "labeled_lines",
+                "denied_lines", "denial_rate"):
+        table.add_row(key.replace("_", " "), str(summary[key]))
+    if summary["unknown_carcs"]:
+        table.add_row("unknown CARCs (counted as other)", json.dumps(summary["unknown_carcs"]))
+    console.print(table)
+    for report in summary["files"]:
+        for error in report["errors"]:
+            err_console.print(f"[red]error[/red] {error}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {summary['outputs']['lines']} and {summary['outputs']['summary']}")
+    if summary["files_with_errors"] == summary["file_count"] and summary["file_count"]:
+        raise typer.Exit(1)
+
+
+@x12_app.command("check")
+def x12_check(
+    files: Annotated[list[Path], typer.Argument(help="X12 files to check.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
+) -> None:
+    """Validate X12 files and print what is wrong and where; exit 1 when any file has errors."""
+    failed = False
+    for path in files:
+        if not path.is_file():
+            err_console.print(f"{path}: no such file")
+            failed = True
+            continue
+        doc = read_x12(path)
+        errors = [e.one_line() if isinstance(e, X12Error) else str(e) for e in doc.errors]
+        failed |= bool(errors)
+        if as_json:
+            print(json.dumps({
+                "file": str(path), "transactions": doc.transactions, "claims": len(doc.claims),
+                "lines": doc.line_count, "remittances": len(doc.remittances),
+                "remittance_claims": sum(len(r.claims) for r in doc.remittances),
+                "raw_segments": dict(doc.raw_counts), "errors": errors,
+                "warnings": [w.one_line() for w in doc.warnings],
+            }))
+            continue
+        status = "[red]errors[/red]" if errors else "[green]ok[/green]"
+        console.print(
+            f"{path}: {status} — {doc.transactions} transactions, {len(doc.claims)} claims, "
+            f"{doc.line_count} lines, {sum(len(r.claims) for r in doc.remittances)} remittance claims",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for error in errors:
+            console.print(f"  {error}", highlight=False, soft_wrap=True)
+        for warning in doc.warnings:
+            console.print(f"  [yellow]warning[/yellow] {warning.one_line()}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option(help="Folder for the demo files and outputs.")] = Path("data/demo"),
+) -> None:
+    """The main job at this stage: write a demo practice's 837P/837I/835 files, check and ingest them."""
+    from claims.demo import write_demo_files
+
+    paths = write_demo_files(out / "x12")
+    console.print(f"wrote {len(paths)} X12 files to {out / 'x12'}")
+    for path in paths:
+        doc = read_x12(path)
+        console.print(f"  {path.name}: {len(doc.claims)} claims, {doc.line_count} lines, "
+                      f"{sum(len(r.claims) for r in doc.remittances)} remittance claims, {len(doc.errors)} errors")
+    claims = [p for p in paths if p.suffix in (".837p", ".837i")]
+    remits = [p for p in paths if p.suffix == ".835"]
+    ingest_command(claims=claims, out=out / "ingested", remits=remits, salt=None)
+    console.print(f"[bold]demo done[/bold] {dt.datetime.now():%Y-%m-%d %H:%M}: next, "
+                  f"`.venv/bin/denials x12 check {claims[0]}`")
+
+
+def _expand_multi_value_options(argv: list[str]) -> list[str]:
+    """Turn ``--claims a b --remits c`` into ``--claims a --claims b --remits c`` for Typer."""
+    expanded: list[str] = []
+    current: str | None = None
+    for arg in argv:
+        if arg in _MULTI_VALUE_OPTIONS:
+            current = arg
+            continue
+        if arg.startswith("-"):
+            current = None
+            expanded.append(arg)
+        elif current is not None:
+            expanded += [current, arg]
+        else:
+            expanded.append(arg)
+    return expanded
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(args=_expand_multi_value_options(sys.argv[1:]), prog_name="denials")
