@@ -102,7 +102,8 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             found.extend(
-                p for p in sorted(path.rglob("*"))
+                p
+                for p in sorted(path.rglob("*"))
                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
@@ -122,6 +123,7 @@ class FileReport:
     lines: int = 0
     remittances: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -144,7 +146,9 @@ def _read_json_claims(path: Path, data: bytes) -> tuple[list[Claim], list[str]]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         msg = getattr(e, "msg", "not UTF-8 JSON")
         where = f"line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else "start"
-        return [], [f"{path}: {where}: invalid JSON ({msg}); expected a list of claims or {{\"claims\": [...]}}"]
+        return [], [
+            f'{path}: {where}: invalid JSON ({msg}); expected a list of claims or {{"claims": [...]}}'
+        ]
     items = payload.get("claims") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         return [], [f"{path}: expected a list of claims or an object with a 'claims' list"]
@@ -187,8 +191,13 @@ def read_inputs(
         doc = read_x12(data, source=str(path))
         report.kind = "+".join(sorted(doc.kinds)) or "x12"
         report.transactions = doc.transactions
-        report.claims, report.lines, report.remittances = len(doc.claims), doc.line_count, len(doc.remittances)
+        report.claims, report.lines, report.remittances = (
+            len(doc.claims),
+            doc.line_count,
+            len(doc.remittances),
+        )
         report.errors.extend(e.one_line() if isinstance(e, X12Error) else str(e) for e in doc.errors)
+        report.warnings.extend(w.one_line() for w in doc.warnings)
         result.claims.extend(doc.claims)
         result.claim_sources.extend([str(path)] * len(doc.claims))
         result.remittances.extend(doc.remittances)
@@ -204,8 +213,10 @@ def line_table(result: IngestResult, *, salt: str) -> tuple[pa.Table, dict[str, 
     for index, (claim, source) in enumerate(zip(result.claims, result.claim_sources, strict=True)):
         patient = claim.patient
         first_date = claim.service_from
-        age = first_date.year - patient.birth_date.year - (
-            (first_date.month, first_date.day) < (patient.birth_date.month, patient.birth_date.day)
+        age = (
+            first_date.year
+            - patient.birth_date.year
+            - ((first_date.month, first_date.day) < (patient.birth_date.month, patient.birth_date.day))
         )
         claim_values = {
             "claim_id": claim.claim_id,
@@ -215,7 +226,9 @@ def line_table(result: IngestResult, *, salt: str) -> tuple[pa.Table, dict[str, 
             "payer_id": claim.payer.payer_id,
             "payer_name": claim.payer.name,
             "plan_type": claim.payer.plan_type.value,
-            "patient_key": hash_identifier(f"{patient.member_id}|{patient.relationship}|{patient.birth_date}", salt),
+            "patient_key": hash_identifier(
+                f"{patient.member_id}|{patient.relationship}|{patient.birth_date}", salt
+            ),
             "patient_age": min(age, 90),
             "patient_sex": patient.sex.value,
             "is_dependent": claim.subscriber is not None,
@@ -267,7 +280,9 @@ def line_table(result: IngestResult, *, salt: str) -> tuple[pa.Table, dict[str, 
             cols["outcome_received_date"].append(match.received_date)
             cols["outcome_paid"].append(float(outcome.paid))
             cols["outcome_allowed"].append(float(outcome.allowed) if outcome.allowed is not None else None)
-            cols["outcome_units_paid"].append(float(outcome.units_paid) if outcome.units_paid is not None else None)
+            cols["outcome_units_paid"].append(
+                float(outcome.units_paid) if outcome.units_paid is not None else None
+            )
             cols["outcome_adjustments"].append(
                 "|".join(f"{a.group.value}-{a.reason_code}:{a.amount}" for a in outcome.adjustments)
             )
@@ -311,8 +326,16 @@ def ingest(
     pq.write_table(table, out / "lines.parquet")
     summary: dict[str, Any] = {
         "files": [
-            {"path": f.path, "kind": f.kind, "transactions": f.transactions, "claims": f.claims,
-             "lines": f.lines, "remittances": f.remittances, "errors": f.errors}
+            {
+                "path": f.path,
+                "kind": f.kind,
+                "transactions": f.transactions,
+                "claims": f.claims,
+                "lines": f.lines,
+                "remittances": f.remittances,
+                "errors": f.errors,
+                "warnings": f.warnings,
+            }
             for f in result.files
         ],
         "file_count": len(result.files),
@@ -328,4 +351,3 @@ def ingest(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary
-

@@ -4,8 +4,9 @@ Real files differ from the implementation guide's examples in ways that x12sdk a
 a byte-order mark, CR/LF or indentation between segments, a CR or newline segment terminator, delimiters
 other than ``*`` ``:`` ``~``, several ISA/GS/ST envelopes in one file. This module decodes the bytes,
 finds each interchange by the delimiters its own ISA declares, and hands x12sdk's parser clean
-segments (no whitespace between them, whatever the terminator). It also checks the envelopes (ISA/IEA, GS/GE, ST/SE pairing and
-control counts) so that a broken envelope is reported at its segment position, not as a traceback.
+segments (no whitespace between them, whatever the terminator). It also checks the envelopes
+(ISA/IEA, GS/GE, ST/SE pairing and control counts) so that a broken envelope is reported at its
+segment position, not as a traceback.
 
 No X12 content is interpreted here: the transactions themselves are parsed by x12sdk (``claims.x12.wire``).
 """
@@ -44,7 +45,7 @@ class Transaction:
 
 @dataclass(slots=True)
 class Interchange:
-    """One ISA..IEA interchange, rewritten canonically, with the transactions it holds."""
+    """One ISA..IEA interchange: its delimiters, ISA elements, transactions and envelope errors."""
 
     delimiters: Delimiters
     isa: list[str]
@@ -122,7 +123,7 @@ def _read_isa(text: str, start: int, source: str, position: int) -> tuple[Delimi
             segment_id="ISA",
             expected="a segment terminator after ISA16",
         )
-    elements = text[start:cursor + 2].split(element)
+    elements = text[start : cursor + 2].split(element)
     repetition = elements[11] if len(elements[11]) == 1 and not elements[11].isalnum() else "^"
     if terminator == "\r" and text[cursor + 3 : cursor + 4] == "\n":
         terminator = "\n"  # CR LF terminated: treat as newline-terminated

@@ -26,10 +26,8 @@ from claims.model import (
     Claim,
     ClaimLine,
     ClaimPayment,
-    Diagnosis,
     LineOutcome,
     Patient,
-    Payer,
     Provider,
     Remittance,
 )
@@ -213,7 +211,12 @@ def _provider(loop: Any) -> dict[str, Any] | None:
     nm1 = loop.nm1_segment
     name = " ".join(p for p in (nm1.name_first, nm1.name_last_or_organization_name) if p)
     refs = _refs(getattr(loop, "ref_segment", None))
-    return {"npi": nm1.identification_code or "", "name": name, "tax_id": refs.get("EI"), "address": _address(loop)}
+    return {
+        "npi": nm1.identification_code or "",
+        "name": name,
+        "tax_id": refs.get("EI"),
+        "address": _address(loop),
+    }
 
 
 def claim_records_837(model: Any) -> Iterator[Any]:
@@ -357,7 +360,9 @@ def _line_outcome(loop: Any, component: str) -> LineOutcome:
         service_date=service_date,
         control_number=_refs(loop.ref_segment).get("6R"),
         adjustments=_adjustments(loop.cas_segment),
-        remark_codes=[lq.form_identifier for lq in loop.lq_segment or [] if str(lq.code_list_qualifier_code) == "HE"],
+        remark_codes=[
+            lq.form_identifier for lq in loop.lq_segment or [] if str(lq.code_list_qualifier_code) == "HE"
+        ],
     )
 
 
@@ -401,7 +406,9 @@ def remittance_from_835(model: Any, *, component: str) -> Remittance:
                 )
             )
     return Remittance(
-        payer_id=payer_refs.get("2U") or payer.n1_segment.identification_code or header.trn_segment.originating_company_identifier,
+        payer_id=payer_refs.get("2U")
+        or payer.n1_segment.identification_code
+        or header.trn_segment.originating_company_identifier,
         payer_name=payer.n1_segment.name,
         payer_address=_address(payer),
         payee_name=payee.n1_segment.name,
@@ -419,12 +426,16 @@ def remittance_from_835(model: Any, *, component: str) -> Remittance:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _n3n4(address: Address | None, what: str) -> dict[str, Any]:
+def _n3n4(address: Address | None, what: str) -> dict[str, dict[str, Any]]:
     if address is None:
         raise DomainValueError(f"{what}.address", "an address is required to write this X12 loop (N3/N4)")
     return {
         "n3_segment": {"address_information_1": address.line1},
-        "n4_segment": {"city_name": address.city, "state_province_code": address.state, "postal_code": address.postal_code},
+        "n4_segment": {
+            "city_name": address.city,
+            "state_province_code": address.state,
+            "postal_code": address.postal_code,
+        },
     }
 
 
@@ -453,8 +464,11 @@ def _service_line(line: ClaimLine, form: ClaimForm, component: str) -> dict[str,
     if line.description:
         composite += [""] * (6 - len(composite)) + [line.description]
     loop: dict[str, Any] = {"lx_segment": {"assigned_number": str(line.line_number)}}
-    date = {"date_time_qualifier": "472", "date_time_period_format_qualifier": "D8",
-            "date_time_period": _x12_date(line.service_date)}
+    date = {
+        "date_time_qualifier": "472",
+        "date_time_period_format_qualifier": "D8",
+        "date_time_period": _x12_date(line.service_date),
+    }
     if form is ClaimForm.PROFESSIONAL:
         loop["sv1_segment"] = {
             "product_service_id_qualifier": component.join(composite),
@@ -475,15 +489,25 @@ def _service_line(line: ClaimLine, form: ClaimForm, component: str) -> dict[str,
         loop["dtp_segment"] = date
     refs = []
     if line.prior_authorization:
-        refs.append({"reference_identification_qualifier": "G1", "reference_identification": line.prior_authorization})
+        refs.append(
+            {"reference_identification_qualifier": "G1", "reference_identification": line.prior_authorization}
+        )
     if line.control_number:
-        refs.append({"reference_identification_qualifier": "6R", "reference_identification": line.control_number})
+        refs.append(
+            {"reference_identification_qualifier": "6R", "reference_identification": line.control_number}
+        )
     if refs:
         loop["ref_segment"] = refs
     if line.ndc is not None and line.ndc_quantity is not None and line.ndc_unit is not None:
         loop["loop_2410"] = {
-            "lin_segment": {"product_service_id_qualifier": "N4", "national_drug_code_universal_product_number": line.ndc},
-            "ctp_segment": {"quantity": _plain(line.ndc_quantity), "composite_unit_of_measure": line.ndc_unit.value},
+            "lin_segment": {
+                "product_service_id_qualifier": "N4",
+                "national_drug_code_universal_product_number": line.ndc,
+            },
+            "ctp_segment": {
+                "quantity": _plain(line.ndc_quantity),
+                "composite_unit_of_measure": line.ndc_unit.value,
+            },
         }
     return loop
 
@@ -498,7 +522,9 @@ def _hi(claim: Claim) -> list[dict[str, Any]]:
         chunk = composites[start : start + 12]
         segments.append({f"health_care_code_{i + 1}": c for i, c in enumerate(chunk)})
     if claim.condition_codes:
-        segments.append({f"health_care_code_{i + 1}": ["BG", c] for i, c in enumerate(claim.condition_codes[:12])})
+        segments.append(
+            {f"health_care_code_{i + 1}": ["BG", c] for i, c in enumerate(claim.condition_codes[:12])}
+        )
     return segments
 
 
@@ -521,18 +547,23 @@ def _claim_loop(claim: Claim, component: str) -> dict[str, Any]:
         "hi_segment": _hi(claim),
     }
     refs = []
-    for qualifier, value in (("G1", claim.prior_authorization), ("P4", claim.clinical_trial_number),
-                             ("F8", claim.payer_claim_number)):
+    for qualifier, value in (
+        ("G1", claim.prior_authorization),
+        ("P4", claim.clinical_trial_number),
+        ("F8", claim.payer_claim_number),
+    ):
         if value:
             refs.append({"reference_identification_qualifier": qualifier, "reference_identification": value})
     if refs:
         loop["ref_segment"] = refs
     if claim.form is ClaimForm.INSTITUTIONAL:
-        loop["dtp_segment"] = [{
-            "date_time_qualifier": "434",
-            "date_time_period_format_qualifier": "RD8",
-            "date_time_period": f"{_x12_date(claim.service_from)}-{_x12_date(claim.service_to)}",
-        }]
+        loop["dtp_segment"] = [
+            {
+                "date_time_qualifier": "434",
+                "date_time_period_format_qualifier": "RD8",
+                "date_time_period": f"{_x12_date(claim.service_from)}-{_x12_date(claim.service_to)}",
+            }
+        ]
         loop["cl1_segment"] = {"admission_type_code": "3", "patient_status_code": "01"}
         if claim.rendering_provider is not None:
             loop["loop_2310a"] = {"nm1_segment": _provider_nm1("71", claim.rendering_provider, person=True)}
@@ -602,69 +633,124 @@ def structure_837(
             for dependent_claims in dependents.values():
                 patient = dependent_claims[0].patient
                 hl += 1
-                loops_2000c.append({
-                    "hl_segment": {"hierarchical_id_number": str(hl), "hierarchical_parent_id_number": str(subscriber_hl),
-                                   "hierarchical_level_code": "23", "hierarchical_child_code": "0"},
-                    "pat_segment": {"individual_relationship_code": patient.relationship},
-                    "loop_2010ca": {"nm1_segment": _person_nm1("QC", patient, with_id=False),
-                                    **_n3n4(patient.address, "patient"), "dmg_segment": _dmg(patient)},
-                    "loop_2300": [_claim_loop(c, component) for c in dependent_claims],
-                })
-            subscriber_loop: dict[str, Any] = {"nm1_segment": _person_nm1("IL", subscriber, with_id=True),
-                                               "dmg_segment": _dmg(subscriber)}
+                loops_2000c.append(
+                    {
+                        "hl_segment": {
+                            "hierarchical_id_number": str(hl),
+                            "hierarchical_parent_id_number": str(subscriber_hl),
+                            "hierarchical_level_code": "23",
+                            "hierarchical_child_code": "0",
+                        },
+                        "pat_segment": {"individual_relationship_code": patient.relationship},
+                        "loop_2010ca": {
+                            "nm1_segment": _person_nm1("QC", patient, with_id=False),
+                            **_n3n4(patient.address, "patient"),
+                            "dmg_segment": _dmg(patient),
+                        },
+                        "loop_2300": [_claim_loop(c, component) for c in dependent_claims],
+                    }
+                )
+            subscriber_loop: dict[str, Any] = {
+                "nm1_segment": _person_nm1("IL", subscriber, with_id=True),
+                "dmg_segment": _dmg(subscriber),
+            }
             if subscriber.address is not None:
                 subscriber_loop |= _n3n4(subscriber.address, "subscriber")
-            payer_loop: dict[str, Any] = {"nm1_segment": {
-                "entity_identifier_code": "PR", "entity_type_qualifier": "2",
-                "name_last_or_organization_name": first.payer.name,
-                "identification_code_qualifier": "PI", "identification_code": first.payer.payer_id}}
+            payer_loop: dict[str, Any] = {
+                "nm1_segment": {
+                    "entity_identifier_code": "PR",
+                    "entity_type_qualifier": "2",
+                    "name_last_or_organization_name": first.payer.name,
+                    "identification_code_qualifier": "PI",
+                    "identification_code": first.payer.payer_id,
+                }
+            }
             if first.payer.address is not None:
                 payer_loop |= _n3n4(first.payer.address, "payer")
-            loops_2000b.append({
-                "hl_segment": {"hierarchical_id_number": str(subscriber_hl), "hierarchical_parent_id_number": str(provider_hl),
-                               "hierarchical_level_code": "22", "hierarchical_child_code": "1" if loops_2000c else "0"},
-                "sbr_segment": {"payer_responsibility_code": "P",
-                                "individual_relationship_code": "18" if own else None,
-                                "claim_filing_indicator_code": FILING_INDICATOR[first.payer.plan_type]},
-                "loop_2010ba": subscriber_loop,
-                "loop_2010bb": payer_loop,
-                "loop_2300": [_claim_loop(c, component) for c in own] or None,
-                "loop_2000c": loops_2000c or None,
-            })
+            loops_2000b.append(
+                {
+                    "hl_segment": {
+                        "hierarchical_id_number": str(subscriber_hl),
+                        "hierarchical_parent_id_number": str(provider_hl),
+                        "hierarchical_level_code": "22",
+                        "hierarchical_child_code": "1" if loops_2000c else "0",
+                    },
+                    "sbr_segment": {
+                        "payer_responsibility_code": "P",
+                        "individual_relationship_code": "18" if own else None,
+                        "claim_filing_indicator_code": FILING_INDICATOR[first.payer.plan_type],
+                    },
+                    "loop_2010ba": subscriber_loop,
+                    "loop_2010bb": payer_loop,
+                    "loop_2300": [_claim_loop(c, component) for c in own] or None,
+                    "loop_2000c": loops_2000c or None,
+                }
+            )
         billing: dict[str, Any] = {
             "nm1_segment": _provider_nm1("85", provider, person=False),
             **_n3n4(provider.address, "billing_provider"),
         }
-        tax_ref = {"reference_identification_qualifier": "EI", "reference_identification": provider.tax_id or "000000000"}
+        tax_ref = {
+            "reference_identification_qualifier": "EI",
+            "reference_identification": provider.tax_id or "000000000",
+        }
         # 837P repeats this REF (a list); 837I allows one.
         billing["ref_segment"] = [tax_ref] if form is ClaimForm.PROFESSIONAL else tax_ref
-        loops_2000a.append({
-            "hl_segment": {"hierarchical_id_number": str(provider_hl), "hierarchical_level_code": "20",
-                           "hierarchical_child_code": "1"},
-            "loop_2010aa": billing,
-            "loop_2000b": loops_2000b,
-        })
+        loops_2000a.append(
+            {
+                "hl_segment": {
+                    "hierarchical_id_number": str(provider_hl),
+                    "hierarchical_level_code": "20",
+                    "hierarchical_child_code": "1",
+                },
+                "loop_2010aa": billing,
+                "loop_2000b": loops_2000b,
+            }
+        )
     version = "005010X222A2" if form is ClaimForm.PROFESSIONAL else "005010X223A3"
     first_provider = claims[0].billing_provider
     return {
         "header": {
-            "st_segment": {"transaction_set_identifier_code": "837", "transaction_set_control_number": control_number,
-                           "implementation_convention_reference": version},
-            "bht_segment": {"hierarchical_structure_code": "0019", "transaction_set_purpose_code": "00",
-                            "submitter_transactional_identifier": control_number,
-                            "transaction_set_creation_date": _x12_date(created),
-                            "transaction_set_creation_time": "1200", "transaction_type_code": "CH"},
+            "st_segment": {
+                "transaction_set_identifier_code": "837",
+                "transaction_set_control_number": control_number,
+                "implementation_convention_reference": version,
+            },
+            "bht_segment": {
+                "hierarchical_structure_code": "0019",
+                "transaction_set_purpose_code": "00",
+                "submitter_transactional_identifier": control_number,
+                "transaction_set_creation_date": _x12_date(created),
+                "transaction_set_creation_time": "1200",
+                "transaction_type_code": "CH",
+            },
         },
         "loop_1000a": {
-            "nm1_segment": {"entity_identifier_code": "41", "entity_type_qualifier": "2",
-                            "name_last_or_organization_name": submitter_name,
-                            "identification_code_qualifier": "46", "identification_code": first_provider.tax_id or first_provider.npi},
-            "per_segment": [{"contact_function_code": "IC", "name": "BILLING OFFICE",
-                             "communication_number_qualifier_1": "TE", "communication_number_1": "8005550100"}],
+            "nm1_segment": {
+                "entity_identifier_code": "41",
+                "entity_type_qualifier": "2",
+                "name_last_or_organization_name": submitter_name,
+                "identification_code_qualifier": "46",
+                "identification_code": first_provider.tax_id or first_provider.npi,
+            },
+            "per_segment": [
+                {
+                    "contact_function_code": "IC",
+                    "name": "BILLING OFFICE",
+                    "communication_number_qualifier_1": "TE",
+                    "communication_number_1": "8005550100",
+                }
+            ],
         },
-        "loop_1000b": {"nm1_segment": {"entity_identifier_code": "40", "entity_type_qualifier": "2",
-                                       "name_last_or_organization_name": receiver_name,
-                                       "identification_code_qualifier": "46", "identification_code": receiver_id}},
+        "loop_1000b": {
+            "nm1_segment": {
+                "entity_identifier_code": "40",
+                "entity_type_qualifier": "2",
+                "name_last_or_organization_name": receiver_name,
+                "identification_code_qualifier": "46",
+                "identification_code": receiver_id,
+            }
+        },
         "loop_2000a": loops_2000a,
     }
 
@@ -703,17 +789,25 @@ def _svc(line: LineOutcome, component: str) -> dict[str, Any]:
         }
     }
     if line.submitted_procedure_code:
-        loop["svc_segment"]["composite_medical_procedure_identifier_2"] = component.join(["HC", line.submitted_procedure_code])
+        loop["svc_segment"]["composite_medical_procedure_identifier_2"] = component.join(
+            ["HC", line.submitted_procedure_code]
+        )
     if line.service_date is not None:
-        loop["dtm_segment"] = [{"date_time_qualifier": "472", "production_date": _x12_date(line.service_date)}]
+        loop["dtm_segment"] = [
+            {"date_time_qualifier": "472", "production_date": _x12_date(line.service_date)}
+        ]
     if line.adjustments:
         loop["cas_segment"] = _cas(line.adjustments)
     if line.control_number:
-        loop["ref_segment"] = [{"reference_identification_qualifier": "6R", "reference_identification": line.control_number}]
+        loop["ref_segment"] = [
+            {"reference_identification_qualifier": "6R", "reference_identification": line.control_number}
+        ]
     if line.allowed is not None:
         loop["amt_segment"] = [{"amount_qualifier_code": "B6", "monetary_amount": _money(line.allowed)}]
     if line.remark_codes:
-        loop["lq_segment"] = [{"code_list_qualifier_code": "HE", "form_identifier": code} for code in line.remark_codes]
+        loop["lq_segment"] = [
+            {"code_list_qualifier_code": "HE", "form_identifier": code} for code in line.remark_codes
+        ]
     return loop
 
 
@@ -722,7 +816,8 @@ def structure_835(remittance: Remittance, *, control_number: str, component: str
     claims = []
     for payment in remittance.claims:
         patient_nm1: dict[str, Any] = {
-            "entity_identifier_code": "QC", "entity_type_qualifier": "1",
+            "entity_identifier_code": "QC",
+            "entity_type_qualifier": "1",
             "name_last_or_organization_name": payment.patient_last_name or "UNKNOWN",
             "name_first": payment.patient_first_name,
         }
@@ -735,7 +830,8 @@ def structure_835(remittance: Remittance, *, control_number: str, component: str
                 "total_claim_charge_amount": _money(payment.charge),
                 "claim_payment_amount": _money(payment.paid),
                 "patient_responsibility_amount": _money(payment.patient_responsibility)
-                if payment.patient_responsibility is not None else None,
+                if payment.patient_responsibility is not None
+                else None,
                 "claim_filing_indicator_code": payment.filing_indicator or "CI",
                 "payer_claim_control_number": payment.payer_claim_number,
             },
@@ -745,11 +841,16 @@ def structure_835(remittance: Remittance, *, control_number: str, component: str
         if payment.adjustments:
             loop["cas_segment"] = _cas(payment.adjustments)
         if payment.remark_codes:
-            loop["moa_segment"] = {f"claim_payment_remark_code_{i + 1}": c for i, c in enumerate(payment.remark_codes[:5])}
+            loop["moa_segment"] = {
+                f"claim_payment_remark_code_{i + 1}": c for i, c in enumerate(payment.remark_codes[:5])
+            }
         claims.append(loop)
     header: dict[str, Any] = {
-        "st_segment": {"transaction_set_identifier_code": "835", "transaction_set_control_number": control_number,
-                       "implementation_convention_reference": "005010X221A1"},
+        "st_segment": {
+            "transaction_set_identifier_code": "835",
+            "transaction_set_control_number": control_number,
+            "implementation_convention_reference": "005010X221A1",
+        },
         "bpr_segment": {
             "transaction_handling_code": "I" if remittance.total_paid > 0 else "H",
             "total_actual_provider_payment_amount": _money(remittance.total_paid),
@@ -757,15 +858,25 @@ def structure_835(remittance: Remittance, *, control_number: str, component: str
             "payment_method_code": "CHK" if remittance.total_paid > 0 else "NON",
             "eft_effective_date": _x12_date(remittance.payment_date) if remittance.payment_date else None,
         },
-        "trn_segment": {"trace_type_code": "1", "reference_identification_1": remittance.trace_number or control_number,
-                        "originating_company_identifier": "1" + (remittance.payer_id or "000000000")[:9].rjust(9, "0")},
+        "trn_segment": {
+            "trace_type_code": "1",
+            "reference_identification_1": remittance.trace_number or control_number,
+            "originating_company_identifier": "1" + (remittance.payer_id or "000000000")[:9].rjust(9, "0"),
+        },
     }
     if remittance.production_date is not None:
-        header["dtm_segment"] = {"date_time_qualifier": "405", "production_date": _x12_date(remittance.production_date)}
-    payer_loop: dict[str, Any] = {"n1_segment": {"entity_identifier_code": "PR", "name": remittance.payer_name},
-                                  **_n3n4(remittance.payer_address, "payer")}
+        header["dtm_segment"] = {
+            "date_time_qualifier": "405",
+            "production_date": _x12_date(remittance.production_date),
+        }
+    payer_loop: dict[str, Any] = {
+        "n1_segment": {"entity_identifier_code": "PR", "name": remittance.payer_name},
+        **_n3n4(remittance.payer_address, "payer"),
+    }
     if remittance.payer_id:
-        payer_loop["ref_segment"] = [{"reference_identification_qualifier": "2U", "reference_identification": remittance.payer_id}]
+        payer_loop["ref_segment"] = [
+            {"reference_identification_qualifier": "2U", "reference_identification": remittance.payer_id}
+        ]
     payee: dict[str, Any] = {"entity_identifier_code": "PE", "name": remittance.payee_name or "PROVIDER"}
     if remittance.payee_npi:
         payee |= {"identification_code_qualifier": "XX", "identification_code": remittance.payee_npi}

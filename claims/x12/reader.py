@@ -19,7 +19,7 @@ from claims.model import Claim, Remittance
 from claims.x12 import mapping, wire
 from claims.x12.envelope import Interchange, Transaction, decode, split_interchanges
 
-__all__ = ["X12Document", "read_x12", "RAW_SEGMENTS"]
+__all__ = ["RAW_SEGMENTS", "X12Document", "read_x12"]
 
 #: Segments whose raw counts are cross-checked against what was read.
 RAW_SEGMENTS = ("CLM", "SV1", "SV2", "CLP", "SVC")
@@ -97,9 +97,13 @@ def _read_transaction(doc: X12Document, interchange: Interchange, txn: Transacti
         return
     if len(kept) != len(txn.positions):  # claims x12sdk rejected were left out; check what remains
         kept_set = set(kept)
-        txn = Transaction(txn.code, txn.version, txn.control_number,
-                          [seg for seg, pos in zip(txn.segments, txn.positions, strict=True) if pos in kept_set],
-                          kept)
+        txn = Transaction(
+            txn.code,
+            txn.version,
+            txn.control_number,
+            [seg for seg, pos in zip(txn.segments, txn.positions, strict=True) if pos in kept_set],
+            kept,
+        )
     counts = Counter(seg[0] for seg in txn.segments if seg[0] in RAW_SEGMENTS)
     component = interchange.delimiters.component
     if txn.code == "835":
@@ -112,8 +116,11 @@ def _read_837(
     doc: X12Document, model: object, txn: Transaction, counts: Counter[str], component: str, source: str
 ) -> None:
     form = ClaimForm.INSTITUTIONAL if txn.version.startswith("005010X223") else ClaimForm.PROFESSIONAL
-    clm = [(pos, seg[1] if len(seg) > 1 else "") for seg, pos in zip(txn.segments, txn.positions, strict=True)
-           if seg[0] == "CLM"]
+    clm = [
+        (pos, seg[1] if len(seg) > 1 else "")
+        for seg, pos in zip(txn.segments, txn.positions, strict=True)
+        if seg[0] == "CLM"
+    ]
     bht = next((seg for seg in txn.segments if seg[0] == "BHT"), None)
     submission_date = _bht_date(bht)
     records = list(mapping.claim_records_837(model))
@@ -125,12 +132,16 @@ def _read_837(
         for pos, claim_id in clm:
             if missing[claim_id]:
                 missing[claim_id] -= 1
-                doc.errors.append(X12Error(
-                    f"claim {clm.index((pos, claim_id)) + 1} of transaction {txn.control_number} was not "
-                    "returned by the X12 parser (it is not under a subscriber or patient HL)",
-                    source=source, segment_index=pos, segment_id="CLM",
-                    expected="every CLM inside a 2000B or 2000C hierarchical level",
-                ))
+                doc.errors.append(
+                    X12Error(
+                        f"claim {clm.index((pos, claim_id)) + 1} of transaction {txn.control_number} was not "
+                        "returned by the X12 parser (it is not under a subscriber or patient HL)",
+                        source=source,
+                        segment_index=pos,
+                        segment_id="CLM",
+                        expected="every CLM inside a 2000B or 2000C hierarchical level",
+                    )
+                )
     positions = iter(pos for pos, _ in clm)
     lines_read = 0
     for index, (record, indicator) in enumerate(zip(records, indicators, strict=True), start=1):
@@ -139,27 +150,39 @@ def _read_837(
         try:
             claim = _claim(record, form, indicator, submission_date, component)
             if claim.submission_date is None and submission_date is not None:
-                doc.warnings.append(X12Error(
-                    f"claim {index} of transaction {txn.control_number}: a service date is after the BHT04 "
-                    "creation date; the submission date is left unknown",
-                    source=source, segment_index=position, segment_id="CLM",
-                ))
+                doc.warnings.append(
+                    X12Error(
+                        f"claim {index} of transaction {txn.control_number}: a service date is after "
+                        "the BHT04 creation date; the submission date is left unknown",
+                        source=source,
+                        segment_index=position,
+                        segment_id="CLM",
+                    )
+                )
         except DomainValueError as e:
-            doc.errors.append(X12Error(
-                f"claim {index} of transaction {txn.control_number}: {e.field_path}: {e.message}",
-                source=source, segment_index=position, segment_id="CLM",
-            ))
+            doc.errors.append(
+                X12Error(
+                    f"claim {index} of transaction {txn.control_number}: {e.field_path}: {e.message}",
+                    source=source,
+                    segment_index=position,
+                    segment_id="CLM",
+                )
+            )
             continue
         doc.claims.append(claim)
         doc.claim_positions.append(position)
     raw_lines = counts["SV1"] + counts["SV2"]
     if lines_read != raw_lines:
-        doc.errors.append(X12Error(
-            f"the X12 parser returned {lines_read} service lines but transaction {txn.control_number} "
-            f"holds {raw_lines} SV1/SV2 segments",
-            source=source, segment_index=txn.positions[0], segment_id="ST",
-            expected="every service line inside a claim",
-        ))
+        doc.errors.append(
+            X12Error(
+                f"the X12 parser returned {lines_read} service lines but transaction {txn.control_number} "
+                f"holds {raw_lines} SV1/SV2 segments",
+                source=source,
+                segment_index=txn.positions[0],
+                segment_id="ST",
+                expected="every service line inside a claim",
+            )
+        )
 
 
 def _claim(
@@ -168,7 +191,11 @@ def _claim(
     """Map a claim; a BHT04 date earlier than the services is dropped rather than losing the claim."""
     try:
         return mapping.claim_from_837(
-            record, form=form, filing_indicator=indicator, submission_date=submission_date, component=component
+            record,
+            form=form,
+            filing_indicator=indicator,
+            submission_date=submission_date,
+            component=component,
         )
     except DomainValueError as e:
         if submission_date is None or "after the submission_date" not in e.message:
@@ -194,18 +221,27 @@ def _read_835(
         remittance = mapping.remittance_from_835(model, component=component)
     except (DomainValueError, ValueError) as e:
         detail = f"{e.field_path}: {e.message}" if isinstance(e, DomainValueError) else str(e).splitlines()[0]
-        doc.errors.append(X12Error(
-            f"remittance transaction {txn.control_number}: {detail}",
-            source=source, segment_index=txn.positions[0], segment_id="ST",
-        ))
+        doc.errors.append(
+            X12Error(
+                f"remittance transaction {txn.control_number}: {detail}",
+                source=source,
+                segment_index=txn.positions[0],
+                segment_id="ST",
+            )
+        )
         return
     claims_read = len(remittance.claims)
     lines_read = sum(len(c.lines) for c in remittance.claims)
     if claims_read != counts["CLP"] or lines_read != counts["SVC"]:
-        doc.errors.append(X12Error(
-            f"the X12 parser returned {claims_read} claims and {lines_read} service lines but transaction "
-            f"{txn.control_number} holds {counts['CLP']} CLP and {counts['SVC']} SVC segments",
-            source=source, segment_index=txn.positions[0], segment_id="ST",
-            expected="every CLP inside a 2000 loop and every SVC inside a claim",
-        ))
+        doc.errors.append(
+            X12Error(
+                f"the X12 parser returned {claims_read} claims and {lines_read} service lines but "
+                f"transaction {txn.control_number} holds {counts['CLP']} CLP and {counts['SVC']} SVC "
+                "segments",
+                source=source,
+                segment_index=txn.positions[0],
+                segment_id="ST",
+                expected="every CLP inside a 2000 loop and every SVC inside a claim",
+            )
+        )
     doc.remittances.append(remittance)

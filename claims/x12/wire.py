@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import ValidationError
 from x12sdk.io import write_transactions
 from x12sdk.models import X12Delimiters, X12SegmentGroup
-from x12sdk.support import count_segments
 from x12sdk.parsing import X12ParseException, X12Parser, _load_loop_parsers, _load_segment_lookup
+from x12sdk.support import count_segments
 from x12sdk.v5010.x12_835_005010X221A1.transaction_set import HealthCareClaimPayment
 from x12sdk.v5010.x12_837_005010X222A2.transaction_set import HealthCareClaimProfessional
 from x12sdk.v5010.x12_837_005010X223A3 import loops as inst_loops
@@ -35,8 +35,8 @@ from claims.x12.envelope import Delimiters, Transaction
 
 __all__ = [
     "IMPLEMENTATIONS",
-    "Professional837",
     "Institutional837",
+    "Professional837",
     "Remittance835",
     "locate",
     "parse_transaction",
@@ -53,7 +53,7 @@ class _Loop2410(inst_loops.Loop2410):
 
 
 class _Loop2400(inst_loops.Loop2400):
-    loop_2410: _Loop2410 | None = None  # type: ignore[assignment]
+    loop_2410: _Loop2410 | None = None
 
 
 class _Loop2300(inst_loops.Loop2300):
@@ -85,14 +85,14 @@ Institutional837 = _Institutional
 Remittance835 = HealthCareClaimPayment
 
 #: implementation guide prefix -> (transaction set code, model class, x12sdk implementation version)
-IMPLEMENTATIONS: dict[str, tuple[str, type[X12SegmentGroup], str]] = {
+IMPLEMENTATIONS: dict[str, tuple[str, type[Any], str]] = {
     "005010X222": ("837", Professional837, "005010X222A2"),
     "005010X223": ("837", Institutional837, "005010X223A3"),
     "005010X221": ("835", Remittance835, "005010X221A1"),
 }
 
 
-def _implementation(txn: Transaction, source: str) -> tuple[type[X12SegmentGroup], str]:
+def _implementation(txn: Transaction, source: str) -> tuple[type[Any], str]:
     impl = IMPLEMENTATIONS.get(txn.version[:10])
     if impl is None or impl[0] != txn.code:
         raise X12Error(
@@ -152,6 +152,11 @@ _LOOP_STARTS: dict[str, tuple[str, str | None, tuple[tuple[str, str | None], ...
 }
 
 
+def _index_after(items: list[int | str], i: int) -> int:
+    nxt = items[i + 1] if i + 1 < len(items) else 0
+    return nxt if isinstance(nxt, int) else 0
+
+
 def _is(seg: list[str], name: str, level: str | None) -> bool:
     return seg[0] == name and (level is None or (len(seg) > 3 and seg[3] == level))
 
@@ -171,7 +176,7 @@ def locate(loc: Sequence[int | str], segments: Sequence[list[str]]) -> int | Non
         item = items[i]
         if isinstance(item, str) and item in _LOOP_STARTS:
             name, level, enders = _LOOP_STARTS[item]
-            index = items[i + 1] if i + 1 < len(items) and isinstance(items[i + 1], int) else 0
+            index = _index_after(items, i)
             hits = [k for k in range(start, end) if _is(segments[k], name, level)]
             if index >= len(hits):
                 return found
@@ -184,7 +189,7 @@ def locate(loc: Sequence[int | str], segments: Sequence[list[str]]) -> int | Non
             continue
         if isinstance(item, str) and item.endswith("_segment"):
             name = item[: -len("_segment")].upper()
-            index = items[i + 1] if i + 1 < len(items) and isinstance(items[i + 1], int) else 0
+            index = _index_after(items, i)
             hits = [k for k in range(start, end) if segments[k][0] == name]
             return hits[index] if index < len(hits) else found
         i += 1
@@ -199,7 +204,9 @@ def _claim_range(loc: Sequence[int | str], segments: Sequence[list[str]]) -> tup
     start = locate(cut, segments)
     if start is None or segments[start][0] != "CLM":
         return None
-    end = next((k for k in range(start + 1, len(segments)) if segments[k][0] in ("CLM", "HL", "SE")), len(segments))
+    end = next(
+        (k for k in range(start + 1, len(segments)) if segments[k][0] in ("CLM", "HL", "SE")), len(segments)
+    )
     return start, end
 
 
@@ -241,7 +248,7 @@ def _parse(
 ) -> Any:
     model_class, version = _implementation(txn, source)
     parser = X12Parser(
-        model_class,
+        model_class,  # type: ignore[arg-type]  # x12sdk annotates a class as an instance
         _load_loop_parsers(txn.code, version),
         _load_segment_lookup(version),
         X12Delimiters(
@@ -297,21 +304,25 @@ def _parse(
     return model
 
 
+_MODEL_BY_KIND: dict[str, type[Any]] = {
+    "837P": Professional837,
+    "837I": Institutional837,
+    "835": Remittance835,
+}
+
+
 def build_model(kind: str, structure: dict[str, Any]) -> X12SegmentGroup:
     """Validate a transaction ``structure`` (nested dicts, x12sdk field names) into its x12sdk model.
 
     ``kind`` is ``837P``, ``837I`` or ``835``. The SE01 count is filled in here.
     """
-    model_class: type[X12SegmentGroup] = {
-        "837P": Professional837,
-        "837I": Institutional837,
-        "835": Remittance835,
-    }[kind]
+    model_class = _MODEL_BY_KIND[kind]
     control = structure["header"]["st_segment"]["transaction_set_control_number"]
     se = {"transaction_segment_count": 1, "transaction_set_control_number": control}
     structure["footer"] = dict(structure.get("footer", {}), se_segment=se)
     se["transaction_segment_count"] = count_segments(structure)  # SE01: every segment from ST through SE
-    return model_class(**structure)
+    model: X12SegmentGroup = model_class(**structure)
+    return model
 
 
 def write_interchange(
