@@ -7,7 +7,8 @@ whole, with no service lines in the 835, gives every line the claim-level adjust
 are present, claim-level adjustments stay on the claim (they are not copied onto every line).
 
 The **first** 835 that adjudicates a claim (by received date) sets its lines' outcomes: that is the
-initial decision a pre-submission model predicts. Later 835s for the same claim (reversals, corrections,
+initial decision a pre-submission model predicts. When one claim id was submitted several times (a
+duplicate submission), the k-th adjudication answers the k-th submission. Later 835s for the same claim (reversals, corrections,
 appeals) are counted, not applied. Nothing is dropped silently: unmatched remittance claims and lines and
 claim lines without an outcome are all listed in the :class:`JoinReport`.
 """
@@ -57,7 +58,9 @@ class JoinReport:
             "matched_by_claim_level": sum(m.method == "claim_level" for m in self.matches.values()),
             "unmatched_remittance_claims": len(self.unmatched_remittance_claims),
             "unmatched_remittance_lines": len(self.unmatched_remittance_lines),
-            "claim_lines_missing_from_their_remittance": len(self.lines_without_outcome_in_adjudicated_claims),
+            "claim_lines_missing_from_their_remittance": len(
+                self.lines_without_outcome_in_adjudicated_claims
+            ),
             "claims_without_remittance": self.claims_without_remittance,
             "later_remittances_not_applied": self.later_remittances,
             "reversals": self.reversals,
@@ -115,19 +118,27 @@ def join_outcomes(claims: Sequence[Claim], remittances: Sequence[Remittance]) ->
         if not candidates:
             report.unmatched_remittance_claims.append(payment.claim_id)
             continue
-        # A resubmitted claim id answers the latest submission made before the remittance arrived.
-        eligible = [i for i in candidates if received is None or (claims[i].submission_date or dt.date.min) <= received]
-        index = (eligible or candidates)[-1]
-        if index in adjudicated:
+        # A claim id submitted more than once: the k-th adjudication answers the k-th submission (in
+        # submission order) made before the remittance arrived; one more is a later decision, not applied.
+        waiting = [
+            i
+            for i in candidates
+            if i not in adjudicated and (received is None or (claims[i].submission_date or dt.date.min) <= received)
+        ]
+        if not waiting:
             report.later_remittances += 1
             continue
+        index = min(waiting, key=lambda i: (claims[i].submission_date or dt.date.min, i))
         adjudicated.add(index)
         claim = claims[index]
         if not payment.lines:
             # Claim-level adjudication: the claim's adjustments apply to every line.
             whole = LineOutcome(
-                procedure_code="", charge=payment.charge, paid=payment.paid,
-                adjustments=payment.adjustments, remark_codes=payment.remark_codes,
+                procedure_code="",
+                charge=payment.charge,
+                paid=payment.paid,
+                adjustments=payment.adjustments,
+                remark_codes=payment.remark_codes,
             )
             for line in claim.lines:
                 report.matches[(index, line.line_number)] = LineMatch(whole, payment, received, "claim_level")
