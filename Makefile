@@ -21,6 +21,7 @@ demo: $(STAMP)
 ## The tests (what CI runs).
 test: $(STAMP)
 	$(BIN)/ruff check claims features training serving tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)

@@ -8,9 +8,10 @@ are present, claim-level adjustments stay on the claim (they are not copied onto
 
 The **first** 835 that adjudicates a claim (by received date) sets its lines' outcomes: that is the
 initial decision a pre-submission model predicts. When one claim id was submitted several times (a
-duplicate submission), the k-th adjudication answers the k-th submission. Later 835s for the same claim (reversals, corrections,
-appeals) are counted, not applied. Nothing is dropped silently: unmatched remittance claims and lines and
-claim lines without an outcome are all listed in the :class:`JoinReport`.
+duplicate submission), the k-th adjudication answers the k-th submission. Later 835s for the same
+claim (reversals, corrections, appeals) are counted, not applied. Nothing is dropped silently:
+unmatched remittance claims and lines and claim lines without an outcome are all listed in the
+:class:`JoinReport`.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def join_outcomes(claims: Sequence[Claim], remittances: Sequence[Remittance]) ->
         waiting = [
             i
             for i in candidates
-            if i not in adjudicated and (received is None or (claims[i].submission_date or dt.date.min) <= received)
+            if i not in adjudicated
+            and (received is None or (claims[i].submission_date or dt.date.min) <= received)
         ]
         if not waiting:
             report.later_remittances += 1

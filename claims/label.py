@@ -25,7 +25,9 @@ __all__ = ["CONTRACTUAL_CARCS", "PAYER_GROUPS", "LineLabel", "label_line"]
 #: CARCs that adjust payment without denying the service (product.md section 4).
 CONTRACTUAL_CARCS = frozenset({"45", "253", "23", "94"})
 #: Adjustment groups on the payer's side; PR is the patient's share.
-PAYER_GROUPS = frozenset({AdjustmentGroup.CONTRACTUAL, AdjustmentGroup.OTHER, AdjustmentGroup.PAYER_INITIATED})
+PAYER_GROUPS = frozenset(
+    {AdjustmentGroup.CONTRACTUAL, AdjustmentGroup.OTHER, AdjustmentGroup.PAYER_INITIATED}
+)
 
 
 class _CarcLike(Protocol):
@@ -74,7 +76,8 @@ def label_line(
     False
     """
     denials = [
-        a for a in adjustments
+        a
+        for a in adjustments
         if a.group in PAYER_GROUPS and a.reason_code not in CONTRACTUAL_CARCS and a.amount != 0
     ]
     if not denials:

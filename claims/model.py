@@ -297,7 +297,9 @@ class LineOutcome(_Model):
 
     procedure_code: str = Field(description="SVC01-2 as adjudicated")
     modifiers: list[str] = Field(default_factory=list)
-    submitted_procedure_code: str | None = Field(default=None, description="SVC06-2 when the payer changed it")
+    submitted_procedure_code: str | None = Field(
+        default=None, description="SVC06-2 when the payer changed it"
+    )
     revenue_code: str | None = Field(default=None, description="SVC04")
     charge: Money = Field(description="SVC02")
     paid: Money = Field(description="SVC03")

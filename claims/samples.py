@@ -47,22 +47,34 @@ HOSPITAL = Provider(
 ONCOLOGIST = Provider(npi="1326048703", name="ALEX DOCTOR")
 
 MEDICARE = Payer(
-    payer_id="15202", name="MEDICARE PART B OHIO", plan_type=PlanType.MEDICARE,
+    payer_id="15202",
+    name="MEDICARE PART B OHIO",
+    plan_type=PlanType.MEDICARE,
     address=Address(line1="PO BOX 6775", city="FARGO", state="ND", postal_code="58108"),
 )
 COMMERCIAL = Payer(
-    payer_id="87726", name="NORTHSTAR COMMERCIAL HEALTH", plan_type=PlanType.COMMERCIAL,
+    payer_id="87726",
+    name="NORTHSTAR COMMERCIAL HEALTH",
+    plan_type=PlanType.COMMERCIAL,
     address=Address(line1="PO BOX 30555", city="SALT LAKE CITY", state="UT", postal_code="84130"),
 )
 MEDICARE_ADVANTAGE = Payer(
-    payer_id="60054", name="SILVERPATH MEDICARE ADVANTAGE", plan_type=PlanType.MEDICARE_ADVANTAGE,
+    payer_id="60054",
+    name="SILVERPATH MEDICARE ADVANTAGE",
+    plan_type=PlanType.MEDICARE_ADVANTAGE,
     address=Address(line1="PO BOX 981106", city="EL PASO", state="TX", postal_code="79998"),
 )
 
 
-def _patient(member_id: str, last: str, first: str, born: dt.date, sex: Sex, relationship: str = "18") -> Patient:
+def _patient(
+    member_id: str, last: str, first: str, born: dt.date, sex: Sex, relationship: str = "18"
+) -> Patient:
     return Patient(
-        member_id=member_id, last_name=last, first_name=first, birth_date=born, sex=sex,
+        member_id=member_id,
+        last_name=last,
+        first_name=first,
+        birth_date=born,
+        sex=sex,
         relationship=relationship,
         address=Address(line1="12 SAMPLE ST", city="COLUMBUS", state="OH", postal_code="43201"),
     )
@@ -82,10 +94,28 @@ def make_line(number: int, code: str, units: str, charge: str, **overrides: Any)
     return ClaimLine(**values)
 
 
-def _drug(number: int, code: str, units: str, charge: str, ndc: str, qty: str, unit: NdcUnit,
-          *modifiers: str, pointers: list[int] | None = None) -> ClaimLine:
-    return make_line(number, code, units, charge, modifiers=list(modifiers), ndc=ndc,
-                     ndc_quantity=Decimal(qty), ndc_unit=unit, diagnosis_pointers=pointers or [1, 2])
+def _drug(
+    number: int,
+    code: str,
+    units: str,
+    charge: str,
+    ndc: str,
+    qty: str,
+    unit: NdcUnit,
+    *modifiers: str,
+    pointers: list[int] | None = None,
+) -> ClaimLine:
+    return make_line(
+        number,
+        code,
+        units,
+        charge,
+        modifiers=list(modifiers),
+        ndc=ndc,
+        ndc_quantity=Decimal(qty),
+        ndc_unit=unit,
+        diagnosis_pointers=pointers or [1, 2],
+    )
 
 
 def office_nsclc() -> Claim:
@@ -123,7 +153,9 @@ def office_folfox_dependent() -> Claim:
         claim_id="FOLFOX0001",
         form=ClaimForm.PROFESSIONAL,
         payer=COMMERCIAL,
-        patient=_patient("NCH77120034", "SAMPLE", "DEP", dt.date(1970, 11, 23), Sex.FEMALE, relationship="01"),
+        patient=_patient(
+            "NCH77120034", "SAMPLE", "DEP", dt.date(1970, 11, 23), Sex.FEMALE, relationship="01"
+        ),
         subscriber=subscriber,
         billing_provider=PRACTICE,
         rendering_provider=ONCOLOGIST,
@@ -163,10 +195,26 @@ def hospital_trial() -> Claim:
         lines=[
             make_line(1, "96413", "1", "900.00", revenue_code="0335", modifiers=["Q1"]),
             make_line(2, "96375", "1", "150.00", revenue_code="0260", modifiers=["Q1"]),
-            make_line(3, "J9999", "1", "0.01", revenue_code="0636", modifiers=["Q0"],
-                      description="INVESTIGATIONAL AGENT SPONSOR SUPPLIED"),
-            make_line(4, "J1100", "12", "15.00", revenue_code="0636", modifiers=["Q1"],
-                      ndc="00404979530", ndc_quantity=Decimal("3"), ndc_unit=NdcUnit.MILLILITER),
+            make_line(
+                3,
+                "J9999",
+                "1",
+                "0.01",
+                revenue_code="0636",
+                modifiers=["Q0"],
+                description="INVESTIGATIONAL AGENT SPONSOR SUPPLIED",
+            ),
+            make_line(
+                4,
+                "J1100",
+                "12",
+                "15.00",
+                revenue_code="0636",
+                modifiers=["Q1"],
+                ndc="00404979530",
+                ndc_quantity=Decimal("3"),
+                ndc_unit=NdcUnit.MILLILITER,
+            ),
             make_line(5, "G0463", "1", "250.00", revenue_code="0510", modifiers=["Q1"]),
         ],
     )
@@ -194,20 +242,32 @@ def sample_authorizations() -> list[Authorization]:
     """Authorizations on file for the sample claims."""
     return [
         Authorization(
-            number="NCA55501", payer_id=COMMERCIAL.payer_id, member_id="NCH77120034",
-            approved_codes=["J9263", "J9035", "J9190", "J0640"], approved_units=Decimal("4000"),
-            start_date=dt.date(2026, 1, 10), end_date=dt.date(2026, 7, 9),
+            number="NCA55501",
+            payer_id=COMMERCIAL.payer_id,
+            member_id="NCH77120034",
+            approved_codes=["J9263", "J9035", "J9190", "J0640"],
+            approved_units=Decimal("4000"),
+            start_date=dt.date(2026, 1, 10),
+            end_date=dt.date(2026, 7, 9),
         )
     ]
 
 
-def _paid(line: ClaimLine, allowed: str, paid: str, *adjustments: Adjustment,
-          remarks: tuple[str, ...] = ()) -> LineOutcome:
+def _paid(
+    line: ClaimLine, allowed: str, paid: str, *adjustments: Adjustment, remarks: tuple[str, ...] = ()
+) -> LineOutcome:
     return LineOutcome(
-        procedure_code=line.procedure_code, modifiers=line.modifiers, revenue_code=line.revenue_code,
-        charge=line.charge, paid=Decimal(paid), allowed=Decimal(allowed), units_paid=line.units,
-        service_date=line.service_date, control_number=line.control_number,
-        adjustments=list(adjustments), remark_codes=list(remarks),
+        procedure_code=line.procedure_code,
+        modifiers=line.modifiers,
+        revenue_code=line.revenue_code,
+        charge=line.charge,
+        paid=Decimal(paid),
+        allowed=Decimal(allowed),
+        units_paid=line.units,
+        service_date=line.service_date,
+        control_number=line.control_number,
+        adjustments=list(adjustments),
+        remark_codes=list(remarks),
     )
 
 
@@ -224,23 +284,34 @@ def _outcomes(claim: Claim, decide: dict[int, LineOutcome]) -> list[LineOutcome]
             continue
         allowed = (line.charge * Decimal("0.8")).quantize(Decimal("0.01"))
         coins = (allowed * Decimal("0.2")).quantize(Decimal("0.01"))
-        outcomes.append(_paid(
-            line, str(allowed), str(allowed - coins),
-            _adj(AdjustmentGroup.CONTRACTUAL, "45", str(line.charge - allowed)),
-            _adj(AdjustmentGroup.PATIENT, "2", str(coins)),
-        ))
+        outcomes.append(
+            _paid(
+                line,
+                str(allowed),
+                str(allowed - coins),
+                _adj(AdjustmentGroup.CONTRACTUAL, "45", str(line.charge - allowed)),
+                _adj(AdjustmentGroup.PATIENT, "2", str(coins)),
+            )
+        )
     return outcomes
 
 
 def _payment(claim: Claim, lines: list[LineOutcome], status: str = "1") -> ClaimPayment:
-    pr = sum((a.amount for line in lines for a in line.adjustments if a.group is AdjustmentGroup.PATIENT),
-             Decimal("0"))
+    pr = sum(
+        (a.amount for line in lines for a in line.adjustments if a.group is AdjustmentGroup.PATIENT),
+        Decimal("0"),
+    )
     return ClaimPayment(
-        claim_id=claim.claim_id, status_code=status, charge=claim.total_charge,
-        paid=sum((line.paid for line in lines), Decimal("0")), patient_responsibility=pr,
+        claim_id=claim.claim_id,
+        status_code=status,
+        charge=claim.total_charge,
+        paid=sum((line.paid for line in lines), Decimal("0")),
+        patient_responsibility=pr,
         filing_indicator={"medicare": "MB", "commercial": "12"}.get(claim.payer.plan_type.value, "16"),
-        payer_claim_number=f"ICN{claim.claim_id}", lines=lines,
-        patient_last_name=claim.patient.last_name, patient_first_name=claim.patient.first_name,
+        payer_claim_number=f"ICN{claim.claim_id}",
+        lines=lines,
+        patient_last_name=claim.patient.last_name,
+        patient_first_name=claim.patient.first_name,
         member_id=claim.patient.member_id,
     )
 
@@ -254,23 +325,71 @@ def sample_remittances() -> list[Remittance]:
     bev = folfox.lines[8]
     inv = trial.lines[2]
     medicare = Remittance(
-        payer_id=MEDICARE.payer_id, payer_name=MEDICARE.name, payer_address=MEDICARE.address,
-        payee_name=PRACTICE.name, payee_npi=PRACTICE.npi, payment_date=dt.date(2026, 3, 10),
-        production_date=dt.date(2026, 3, 6), trace_number="EFT20260310A", total_paid=Decimal("0"),
+        payer_id=MEDICARE.payer_id,
+        payer_name=MEDICARE.name,
+        payer_address=MEDICARE.address,
+        payee_name=PRACTICE.name,
+        payee_npi=PRACTICE.npi,
+        payment_date=dt.date(2026, 3, 10),
+        production_date=dt.date(2026, 3, 6),
+        trace_number="EFT20260310A",
+        total_paid=Decimal("0"),
         claims=[
-            _payment(nsclc, _outcomes(nsclc, {7: _paid(pem, "0", "0", _adj(AdjustmentGroup.CONTRACTUAL, "16", "2400.00"),
-                                                       remarks=("M119",))})),
-            _payment(trial, _outcomes(trial, {3: _paid(inv, "0", "0", _adj(AdjustmentGroup.CONTRACTUAL, "96", "0.01"),
-                                                       remarks=("N789",))})),
+            _payment(
+                nsclc,
+                _outcomes(
+                    nsclc,
+                    {
+                        7: _paid(
+                            pem,
+                            "0",
+                            "0",
+                            _adj(AdjustmentGroup.CONTRACTUAL, "16", "2400.00"),
+                            remarks=("M119",),
+                        )
+                    },
+                ),
+            ),
+            _payment(
+                trial,
+                _outcomes(
+                    trial,
+                    {
+                        3: _paid(
+                            inv, "0", "0", _adj(AdjustmentGroup.CONTRACTUAL, "96", "0.01"), remarks=("N789",)
+                        )
+                    },
+                ),
+            ),
         ],
     )
     commercial = Remittance(
-        payer_id=COMMERCIAL.payer_id, payer_name=COMMERCIAL.name, payer_address=COMMERCIAL.address,
-        payee_name=PRACTICE.name, payee_npi=PRACTICE.npi, payment_date=dt.date(2026, 3, 20),
-        production_date=dt.date(2026, 3, 18), trace_number="CHK00012345", total_paid=Decimal("0"),
-        claims=[_payment(folfox, _outcomes(folfox, {9: _paid(bev, "0", "0",
-                                                            _adj(AdjustmentGroup.CONTRACTUAL, "197", "4400.00"),
-                                                            remarks=("N54",))}))],
+        payer_id=COMMERCIAL.payer_id,
+        payer_name=COMMERCIAL.name,
+        payer_address=COMMERCIAL.address,
+        payee_name=PRACTICE.name,
+        payee_npi=PRACTICE.npi,
+        payment_date=dt.date(2026, 3, 20),
+        production_date=dt.date(2026, 3, 18),
+        trace_number="CHK00012345",
+        total_paid=Decimal("0"),
+        claims=[
+            _payment(
+                folfox,
+                _outcomes(
+                    folfox,
+                    {
+                        9: _paid(
+                            bev,
+                            "0",
+                            "0",
+                            _adj(AdjustmentGroup.CONTRACTUAL, "197", "4400.00"),
+                            remarks=("N54",),
+                        )
+                    },
+                ),
+            )
+        ],
     )
     for remittance in (medicare, commercial):
         remittance.total_paid = sum((c.paid for c in remittance.claims), Decimal("0"))

@@ -12,7 +12,17 @@ import pytest
 ROOT = Path(__file__).parent.parent
 #: package -> top-level modules it must never import
 FORBIDDEN = {
-    "claims": {"features", "training", "serving", "lightgbm", "sklearn", "mlflow", "fastapi", "uvicorn", "numpy"},
+    "claims": {
+        "features",
+        "training",
+        "serving",
+        "lightgbm",
+        "sklearn",
+        "mlflow",
+        "fastapi",
+        "uvicorn",
+        "numpy",
+    },
     "features": {"training", "serving", "mlflow", "fastapi"},
     "serving": {"training", "claims.simulate"},
 }
@@ -41,13 +51,16 @@ def test_dependencies_point_one_way(package: str) -> None:
 
 def test_x12sdk_is_used_only_by_the_wire_module() -> None:
     users = sorted(
-        str(p.relative_to(ROOT)) for p in (ROOT / "claims").rglob("*.py")
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "claims").rglob("*.py")
         if any(n == "x12sdk" or n.startswith("x12sdk.") for n in _imports(p))
     )
     assert users == ["claims/x12/wire.py"]
 
 
-@pytest.mark.parametrize("package", ["claims", "claims.x12", "claims.reference", "features", "training", "serving"])
+@pytest.mark.parametrize(
+    "package", ["claims", "claims.x12", "claims.reference", "features", "training", "serving"]
+)
 def test_import_has_no_side_effects(package: str, tmp_path: Path) -> None:
     code = (
         "import os, logging, sys; before = set(os.listdir('.'));"
@@ -56,5 +69,7 @@ def test_import_has_no_side_effects(package: str, tmp_path: Path) -> None:
         "assert not logging.getLogger().handlers, 'logging configured';"
         "assert all(hasattr(p, n) for n in getattr(p, '__all__', []))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr

@@ -56,14 +56,22 @@ def ingest_command(
     claims: Annotated[list[Path], typer.Option("--claims", help="837P/837I or JSON claim files or folders.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder for lines.parquet and summary.json.")],
     remits: Annotated[list[Path] | None, typer.Option("--remits", help="835 files or folders.")] = None,
-    salt: Annotated[str | None, typer.Option(help="Salt for hashing patient ids (or DENIALS_ID_SALT).")] = None,
+    salt: Annotated[
+        str | None, typer.Option(help="Salt for hashing patient ids (or DENIALS_ID_SALT).")
+    ] = None,
 ) -> None:
     """Read claims and remittances, join outcomes to lines, and write a labeled line table."""
     remits = remits or []
     total = len(expand_paths([*claims, *remits]))
     with Progress(
-        TextColumn("[bold]reading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=err_console, transient=True, disable=total < 3,
+        TextColumn("[bold]reading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err_console,
+        transient=True,
+        disable=total < 3,
     ) as progress:
         task = progress.add_task("", total=total)
 
@@ -73,10 +81,22 @@ def ingest_command(
         summary = ingest(claims, remits, out, salt=_id_salt(out, salt), on_file=on_file)
         progress.update(task, completed=total)
     table = Table(title="ingest", show_header=False)
-    for key in ("file_count", "files_with_errors", "claims", "lines", "remittance_claims", "remittance_lines",
-                "matched_lines", "unmatched_remittance_claims", "unmatched_remittance_lines",
-                "claim_lines_missing_from_their_remittance", "claims_without_remittance", "labeled_lines",
-                "denied_lines", "denial_rate"):
+    for key in (
+        "file_count",
+        "files_with_errors",
+        "claims",
+        "lines",
+        "remittance_claims",
+        "remittance_lines",
+        "matched_lines",
+        "unmatched_remittance_claims",
+        "unmatched_remittance_lines",
+        "claim_lines_missing_from_their_remittance",
+        "claims_without_remittance",
+        "labeled_lines",
+        "denied_lines",
+        "denial_rate",
+    ):
         table.add_row(key.replace("_", " "), str(summary[key]))
     if summary["unknown_carcs"]:
         table.add_row("unknown CARCs (counted as other)", json.dumps(summary["unknown_carcs"]))
@@ -105,13 +125,21 @@ def x12_check(
         errors = [e.one_line() if isinstance(e, X12Error) else str(e) for e in doc.errors]
         failed |= bool(errors)
         if as_json:
-            print(json.dumps({
-                "file": str(path), "transactions": doc.transactions, "claims": len(doc.claims),
-                "lines": doc.line_count, "remittances": len(doc.remittances),
-                "remittance_claims": sum(len(r.claims) for r in doc.remittances),
-                "raw_segments": dict(doc.raw_counts), "errors": errors,
-                "warnings": [w.one_line() for w in doc.warnings],
-            }))
+            print(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "transactions": doc.transactions,
+                        "claims": len(doc.claims),
+                        "lines": doc.line_count,
+                        "remittances": len(doc.remittances),
+                        "remittance_claims": sum(len(r.claims) for r in doc.remittances),
+                        "raw_segments": dict(doc.raw_counts),
+                        "errors": errors,
+                        "warnings": [w.one_line() for w in doc.warnings],
+                    }
+                )
+            )
             continue
         status = "[red]errors[/red]" if errors else "[green]ok[/green]"
         console.print(
@@ -128,24 +156,75 @@ def x12_check(
         raise typer.Exit(1)
 
 
+@app.command("simulate")
+def simulate_command(
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    claims: Annotated[
+        int | None, typer.Option(help="Number of claims (before duplicate submissions).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: the same seed gives the same bytes.")] = None,
+    start: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First service date.")
+    ] = None,
+    end: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last service date.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file of simulation settings.")] = None,
+    x12: Annotated[bool, typer.Option("--x12", help="Also write the 837 and 835 files.")] = False,
+) -> None:
+    """Simulate an oncology practice and its payers: Parquet tables (and X12 files) with ground truth."""
+    from claims.errors import ClaimsError
+    from claims.simulate import load_config, simulate_practice, write_simulation
+
+    try:
+        settings = load_config(
+            config,
+            claims=claims,
+            seed=seed,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+        )
+    except ClaimsError as e:
+        err_console.print(f"[red]error[/red] {e}", highlight=False)
+        raise typer.Exit(2) from e
+    with console.status(f"simulating {settings.claims} claims (seed {settings.seed})"):
+        result = simulate_practice(settings)
+        summary = write_simulation(result, out, x12=x12)
+    table = Table(title="simulate", show_header=False)
+    for key in ("claims", "lines", "authorizations", "remittances", "injected_errors", "denial_rate"):
+        table.add_row(key.replace("_", " "), str(summary[key]))
+    table.add_row("denial categories", json.dumps(summary["denial_categories"]))
+    console.print(table)
+    console.print(
+        f"wrote {out}/lines.parquet, outcomes.parquet, truth.parquet, authorizations.parquet"
+        + (f" and {len(summary['x12_files'])} X12 files in {out}/x12" if x12 else "")
+    )
+
+
 @app.command("demo")
 def demo_command(
-    out: Annotated[Path, typer.Option(help="Folder for the demo files and outputs.")] = Path("data/demo"),
+    out: Annotated[Path, typer.Option(help="Folder for the demo's files and outputs.")] = Path("data/demo"),
+    claims: Annotated[int, typer.Option(help="Claims to simulate.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
-    """The main job at this stage: write a demo practice's 837P/837I/835 files, check and ingest them."""
-    from claims.demo import write_demo_files
+    """The main job at this stage: simulate a practice as real X12, check the files, ingest them."""
+    from claims.simulate import SimulationConfig, simulate_practice, write_simulation
 
-    paths = write_demo_files(out / "x12")
-    console.print(f"wrote {len(paths)} X12 files to {out / 'x12'}")
-    for path in paths:
-        doc = read_x12(path)
-        console.print(f"  {path.name}: {len(doc.claims)} claims, {doc.line_count} lines, "
-                      f"{sum(len(r.claims) for r in doc.remittances)} remittance claims, {len(doc.errors)} errors")
-    claims = [p for p in paths if p.suffix in (".837p", ".837i")]
-    remits = [p for p in paths if p.suffix == ".835"]
-    ingest_command(claims=claims, out=out / "ingested", remits=remits, salt=None)
-    console.print(f"[bold]demo done[/bold] {dt.datetime.now():%Y-%m-%d %H:%M}: next, "
-                  f"`.venv/bin/denials x12 check {claims[0]}`")
+    settings = SimulationConfig(claims=claims, seed=seed)
+    with console.status(f"simulating {claims} claims of an oncology practice and its payers"):
+        summary = write_simulation(simulate_practice(settings), out / "simulated", x12=True)
+    x12 = out / "simulated" / "x12"
+    console.print(
+        f"simulated {summary['claims']} claims, {summary['lines']} lines, {summary['remittances']} remittances "
+        f"({summary['period'][0]} to {summary['period'][1]}); {len(summary['x12_files'])} X12 files in {x12}"
+    )
+    claim_files = sorted(x12.glob("*.837*"))
+    x12_check([claim_files[0], *sorted(x12.glob("*.835"))[:1]], as_json=False)
+    ingest_command(
+        claims=claim_files, out=out / "ingested", remits=sorted(x12.glob("*.835")), salt=settings.id_salt
+    )
+    console.print(
+        f"[bold]demo done[/bold]: the labeled line table is {out / 'ingested' / 'lines.parquet'}; "
+        f"the simulator's ground truth is {out / 'simulated' / 'truth.parquet'}"
+    )
 
 
 def _expand_multi_value_options(argv: list[str]) -> list[str]:

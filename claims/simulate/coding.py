@@ -170,8 +170,17 @@ def administration_codes(
     # The initial service first, then chemo add-ons, non-chemo services, hydration and injections, each
     # group in the order given.
     initial_codes = {"96413", "96409", "96365", "96374", "96360"}
-    group = {"96415": 1, "96417": 1, "96411": 1, "96416": 1, "G0498": 1, "96361": 3, "96372": 4, "96401": 4,
-             "96402": 4}
+    group = {
+        "96415": 1,
+        "96417": 1,
+        "96411": 1,
+        "96416": 1,
+        "G0498": 1,
+        "96361": 3,
+        "96372": 4,
+        "96401": 4,
+        "96402": 4,
+    }
     order.sort(key=lambda code: 0 if code in initial_codes else group.get(code, 2))
     return [AdminLine(code, len(lines[code]), tuple(dict.fromkeys(lines[code]))) for code in order]
 
@@ -216,7 +225,9 @@ def _ndc_for(code: str, vial_units: int) -> str | None:
     return packages[0].ndc if packages else None
 
 
-def drug_lines(code: str, dose: Decimal, service_date: dt.date, *, use_jz_before_required: bool = True) -> list[DrugLine]:
+def drug_lines(
+    code: str, dose: Decimal, service_date: dt.date, *, use_jz_before_required: bool = True
+) -> list[DrugLine]:
     """Drug line(s) for ``dose`` (in the drug's billing measure) of HCPCS ``code`` given on ``service_date``.
 
     >>> [(d.code, d.units, d.modifiers) for d in drug_lines("J9305", Decimal(950), dt.date(2026, 2, 3))]

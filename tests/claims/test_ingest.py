@@ -54,8 +54,12 @@ def test_no_patient_identity_in_the_table(inputs: tuple[Path, Path], tmp_path: P
     raw = (tmp_path / "out" / "lines.parquet").read_bytes() + (tmp_path / "out" / "summary.json").read_bytes()
     for make in SCENARIOS.values():
         patient = make().patient
-        for value in (patient.member_id, patient.last_name, patient.birth_date.strftime("%Y%m%d"),
-                      str(patient.birth_date)):
+        for value in (
+            patient.member_id,
+            patient.last_name,
+            patient.birth_date.strftime("%Y%m%d"),
+            str(patient.birth_date),
+        ):
             assert value.encode() not in raw
     assert hash_identifier("A", "s1") != hash_identifier("A", "s2")
 

@@ -42,8 +42,10 @@ def test_claim_level_denial_applies_to_every_line(variations_dir: Path) -> None:
     folfox = next(i for i, c in enumerate(claims) if c.claim_id == "FOLFOX0001")
     methods = {m.method for (i, _), m in report.matches.items() if i == folfox}
     assert methods == {"claim_level"}
-    assert all(report.matches[(folfox, line.line_number)].outcome.adjustments[0].reason_code == "29"
-               for line in claims[folfox].lines)
+    assert all(
+        report.matches[(folfox, line.line_number)].outcome.adjustments[0].reason_code == "29"
+        for line in claims[folfox].lines
+    )
 
 
 def test_unmatched_remittances_and_claims_are_reported() -> None:
@@ -59,8 +61,10 @@ def test_first_adjudication_wins_and_later_ones_are_counted() -> None:
     claims = [make_claim()]
     first, _ = sample_remittances()
     later = first.model_copy(update={"production_date": dt.date(2026, 4, 30)})
-    later.claims = [c.model_copy(update={"adjustments": [Adjustment(group="CO", reason_code="29",
-                                                                    amount=Decimal("1"))]}) for c in later.claims]
+    later.claims = [
+        c.model_copy(update={"adjustments": [Adjustment(group="CO", reason_code="29", amount=Decimal("1"))]})
+        for c in later.claims
+    ]
     report = join_outcomes(claims, [later, first])
     assert report.later_remittances == 1
     assert report.matches[(0, 7)].received_date == first.received_date
@@ -69,6 +73,8 @@ def test_first_adjudication_wins_and_later_ones_are_counted() -> None:
 def test_reversals_are_not_outcomes() -> None:
     claims = [make_claim()]
     first, _ = sample_remittances()
-    reversal = first.model_copy(update={"claims": [c.model_copy(update={"status_code": "22"}) for c in first.claims]})
+    reversal = first.model_copy(
+        update={"claims": [c.model_copy(update={"status_code": "22"}) for c in first.claims]}
+    )
     report = join_outcomes(claims, [reversal])
     assert report.reversals == 2 and report.matches == {}

@@ -13,8 +13,12 @@ from claims.label import CONTRACTUAL_CARCS, label_line
 from claims.model import Adjustment
 from claims.reference import load_carcs
 
-CO, OA, PI, PR = (AdjustmentGroup.CONTRACTUAL, AdjustmentGroup.OTHER, AdjustmentGroup.PAYER_INITIATED,
-                  AdjustmentGroup.PATIENT)
+CO, OA, PI, PR = (
+    AdjustmentGroup.CONTRACTUAL,
+    AdjustmentGroup.OTHER,
+    AdjustmentGroup.PAYER_INITIATED,
+    AdjustmentGroup.PATIENT,
+)
 
 
 def adj(group: AdjustmentGroup, carc: str, amount: str = "100.00") -> Adjustment:
@@ -76,18 +80,23 @@ def test_the_largest_denial_decides() -> None:
     assert label.denied_amount == pytest.approx(1810.0)
 
 
-carc_codes = st.sampled_from(sorted(load_carcs()) + ["Z9", "999"])
+carc_codes = st.sampled_from([*sorted(load_carcs()), "Z9", "999"])
 groups = st.sampled_from(list(AdjustmentGroup))
 amounts = st.decimals(min_value=Decimal("-5000"), max_value=Decimal("5000"), places=2, allow_nan=False)
-adjustment_lists = st.lists(st.builds(Adjustment, group=groups, reason_code=carc_codes, amount=amounts), max_size=8)
+adjustment_lists = st.lists(
+    st.builds(Adjustment, group=groups, reason_code=carc_codes, amount=amounts), max_size=8
+)
 remark_lists = st.lists(st.sampled_from(["N362", "M119", "N54", "N789", "MA130", "N122", "XX1"]), max_size=3)
 
 
 @given(adjustment_lists, remark_lists)
 def test_label_properties(adjustments: list[Adjustment], remarks: list[str]) -> None:
     label = label_line(adjustments, remarks)
-    deciding = [a for a in adjustments
-                if a.group is not PR and a.reason_code not in CONTRACTUAL_CARCS and a.amount != 0]
+    deciding = [
+        a
+        for a in adjustments
+        if a.group is not PR and a.reason_code not in CONTRACTUAL_CARCS and a.amount != 0
+    ]
     # denied exactly when a payer-side, non-contractual, non-zero adjustment exists
     assert label.denied == bool(deciding)
     # a denied line always has a category; a paid one never has
@@ -98,4 +107,7 @@ def test_label_properties(adjustments: list[Adjustment], remarks: list[str]) -> 
         known = load_carcs()
         assert set(label.unknown_codes) == {a.reason_code for a in deciding if a.reason_code not in known}
     # order of the remark codes only matters through the first refining one; adding PR lines never denies
-    assert label_line([*adjustments, Adjustment(group=PR, reason_code="2", amount=Decimal("1"))], remarks) == label
+    assert (
+        label_line([*adjustments, Adjustment(group=PR, reason_code="2", amount=Decimal("1"))], remarks)
+        == label
+    )

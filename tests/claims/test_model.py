@@ -50,7 +50,9 @@ def test_icd10_codes_are_stored_dotted_whatever_the_input() -> None:
         ("ndc", "1234", "lines.0.ndc", "11-digit NDC"),
     ],
 )
-def test_invalid_line_values_name_the_field(field: str, value: object, expected_path: str, expected_text: str) -> None:
+def test_invalid_line_values_name_the_field(
+    field: str, value: object, expected_path: str, expected_text: str
+) -> None:
     claim = make_claim().model_dump()
     claim["lines"][0][field] = value
     with pytest.raises(ValidationError) as exc:
@@ -90,14 +92,26 @@ def test_ndc_needs_quantity_and_unit() -> None:
 
 def test_authorization_dates_in_order() -> None:
     with pytest.raises(ValidationError) as exc:
-        Authorization(number="A1", payer_id="P", member_id="M", approved_codes=["J9271"],
-                      start_date=dt.date(2026, 3, 1), end_date=dt.date(2026, 2, 1))
+        Authorization(
+            number="A1",
+            payer_id="P",
+            member_id="M",
+            approved_codes=["J9271"],
+            start_date=dt.date(2026, 3, 1),
+            end_date=dt.date(2026, 2, 1),
+        )
     assert "end_date must not be before start_date" in _error(exc)[1]
 
 
 def test_authorization_covers_code_and_window() -> None:
-    auth = Authorization(number="A1", payer_id="P", member_id="M", approved_codes=["J9271"],
-                         start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 6, 30))
+    auth = Authorization(
+        number="A1",
+        payer_id="P",
+        member_id="M",
+        approved_codes=["J9271"],
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2026, 6, 30),
+    )
     assert auth.covers("J9271", dt.date(2026, 2, 3))
     assert not auth.covers("J9271", dt.date(2026, 7, 1))
     assert not auth.covers("Q5107", dt.date(2026, 2, 3))

@@ -74,7 +74,10 @@ def test_worked_example_folfox_bevacizumab_day_1() -> None:
 
 
 def test_hierarchy_puts_chemo_first_whatever_the_order() -> None:
-    events = [InfusionEvent("J2405", False, "iv_infusion", 30), InfusionEvent("J9201", True, "iv_infusion", 30)]
+    events = [
+        InfusionEvent("J2405", False, "iv_infusion", 30),
+        InfusionEvent("J9201", True, "iv_infusion", 30),
+    ]
     assert _codes(administration_codes(events)) == [("96413", 1), ("96367", 1)]
 
 
@@ -84,15 +87,23 @@ def test_non_chemo_day_and_hydration() -> None:
     assert _codes(administration_codes([], hydration_minutes=150)) == [("96360", 1), ("96361", 1)]
     chemo = [InfusionEvent("J9060", True, "iv_infusion", 60)]
     assert _codes(administration_codes(chemo, hydration_minutes=120)) == [("96413", 1), ("96361", 2)]
-    assert _codes(administration_codes(chemo, hydration_minutes=30)) == [("96413", 1)]  # <= 30 min: not billed
+    assert _codes(administration_codes(chemo, hydration_minutes=30)) == [
+        ("96413", 1)
+    ]  # <= 30 min: not billed
 
 
 def test_injections_are_outside_the_hierarchy() -> None:
-    events = [InfusionEvent("J9144", True, "sc"), InfusionEvent("J9041", True, "sc"), InfusionEvent("J2506", False, "sc")]
+    events = [
+        InfusionEvent("J9144", True, "sc"),
+        InfusionEvent("J9041", True, "sc"),
+        InfusionEvent("J2506", False, "sc"),
+    ]
     assert _codes(administration_codes(events)) == [("96401", 2), ("96372", 1)]
 
 
-@pytest.mark.parametrize(("minutes", "extra"), [(16, 0), (60, 0), (90, 0), (91, 1), (150, 1), (151, 2), (300, 4)])
+@pytest.mark.parametrize(
+    ("minutes", "extra"), [(16, 0), (60, 0), (90, 0), (91, 1), (150, 1), (151, 2), (300, 4)]
+)
 def test_additional_hour_threshold(minutes: int, extra: int) -> None:
     assert additional_hours(minutes) == extra
 
@@ -106,4 +117,6 @@ def test_vials_least_waste_then_fewest() -> None:
 def test_jz_not_required_before_july_2023() -> None:
     early = dt.date(2023, 3, 1)
     assert drug_lines("J9271", Decimal(200), early, use_jz_before_required=False)[0].modifiers == ()
-    assert drug_lines("J9271", Decimal(200), dt.date(2023, 7, 1), use_jz_before_required=False)[0].modifiers == ("JZ",)
+    assert drug_lines("J9271", Decimal(200), dt.date(2023, 7, 1), use_jz_before_required=False)[
+        0
+    ].modifiers == ("JZ",)

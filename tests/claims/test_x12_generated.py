@@ -33,8 +33,9 @@ def _expected_claims(text: str) -> list[tuple[str, Decimal, bool, list[tuple[str
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize(("generate", "form"), [(generate_837p, ClaimForm.PROFESSIONAL),
-                                                (generate_837i, ClaimForm.INSTITUTIONAL)])
+@pytest.mark.parametrize(
+    ("generate", "form"), [(generate_837p, ClaimForm.PROFESSIONAL), (generate_837i, ClaimForm.INSTITUTIONAL)]
+)
 def test_generated_837_every_claim_and_line_arrives(generate, form, seed: int) -> None:  # type: ignore[no-untyped-def]
     text = generate(seed=seed, claims=25, dependent_rate=0.5)
     doc = read_x12(text)
@@ -42,7 +43,12 @@ def test_generated_837_every_claim_and_line_arrives(generate, form, seed: int) -
     expected = _expected_claims(text)
     assert any(dependent for _, _, dependent, _ in expected), "the generator should include dependents"
     got = [
-        (c.claim_id, c.total_charge, c.subscriber is not None, [(line.procedure_code, line.units) for line in c.lines])
+        (
+            c.claim_id,
+            c.total_charge,
+            c.subscriber is not None,
+            [(line.procedure_code, line.units) for line in c.lines],
+        )
         for c in doc.claims
     ]
     assert got == expected

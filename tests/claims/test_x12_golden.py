@@ -50,7 +50,12 @@ def test_golden_835_round_trip(golden_dir: Path) -> None:
 def test_golden_files_carry_the_oncology_elements(golden_dir: Path) -> None:
     nsclc = read_x12(_golden(golden_dir, "office_nsclc_carbo_pem_pembro")).claims[0]
     pembro = next(line for line in nsclc.lines if line.procedure_code == "J9271")
-    assert (pembro.units, pembro.modifiers, pembro.ndc, pembro.control_number) == (200, ["JZ"], "00006302602", "L006")
+    assert (pembro.units, pembro.modifiers, pembro.ndc, pembro.control_number) == (
+        200,
+        ["JZ"],
+        "00006302602",
+        "L006",
+    )
     assert nsclc.diagnosis_codes == ["Z51.11", "C34.90"]  # every HI code, in order
     folfox = read_x12(_golden(golden_dir, "office_folfox_bev_dependent")).claims[0]
     assert folfox.prior_authorization == "NCA55501"

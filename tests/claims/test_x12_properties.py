@@ -22,10 +22,14 @@ REVENUE = ["0335", "0260", "0636", "0510", "0250"]
 @st.composite
 def claims(draw: st.DrawFn) -> Any:
     form = draw(st.sampled_from(list(ClaimForm)))
-    base = make_claim("hospital_outpatient_trial" if form is ClaimForm.INSTITUTIONAL else "office_nsclc_carbo_pem_pembro")
+    base = make_claim(
+        "hospital_outpatient_trial" if form is ClaimForm.INSTITUTIONAL else "office_nsclc_carbo_pem_pembro"
+    )
     data = base.model_dump()
     n_dx = draw(st.integers(1, 14))
-    data["diagnoses"] = [{"code": c} for c in draw(st.lists(st.sampled_from(ICD), min_size=n_dx, max_size=n_dx))]
+    data["diagnoses"] = [
+        {"code": c} for c in draw(st.lists(st.sampled_from(ICD), min_size=n_dx, max_size=n_dx))
+    ]
     data["payer"]["plan_type"] = draw(st.sampled_from(list(PlanType)))
     data["prior_authorization"] = draw(st.none() | st.text("ABCDEFGHJK0123456789", min_size=4, max_size=12))
     data["clinical_trial_number"] = draw(st.none() | st.from_regex(r"\A[0-9]{8}\Z"))
@@ -50,8 +54,13 @@ def claims(draw: st.DrawFn) -> Any:
             line["revenue_code"] = draw(st.sampled_from(REVENUE))
             line["diagnosis_pointers"] = [1]  # 837I lines carry no diagnosis pointers
         if draw(st.booleans()):
-            line |= {"ndc": "00006302602", "ndc_unit": draw(st.sampled_from(list(NdcUnit))),
-                     "ndc_quantity": draw(st.decimals(min_value=Decimal("0.001"), max_value=Decimal("999"), places=3))}
+            line |= {
+                "ndc": "00006302602",
+                "ndc_unit": draw(st.sampled_from(list(NdcUnit))),
+                "ndc_quantity": draw(
+                    st.decimals(min_value=Decimal("0.001"), max_value=Decimal("999"), places=3)
+                ),
+            }
         lines.append(line)
     data["lines"] = lines
     data["submission_date"] = start + dt.timedelta(days=draw(st.integers(3, 200)))

@@ -18,8 +18,14 @@ REFERENCE = make_claim()
 
 @pytest.mark.parametrize(
     "name",
-    ["bom.837p", "crlf.837p", "indented.837p", "cr_terminator.837p", "newline_terminator.837p",
-     "custom_delimiters.837p"],
+    [
+        "bom.837p",
+        "crlf.837p",
+        "indented.837p",
+        "cr_terminator.837p",
+        "newline_terminator.837p",
+        "custom_delimiters.837p",
+    ],
 )
 def test_formatting_variations_read_like_the_clean_file(name: str, variations_dir: Path) -> None:
     doc = read_x12(variations_dir / name)

@@ -39,17 +39,38 @@ def test_x12_check_json(variations_dir: Path, golden_dir: Path) -> None:
 def test_multi_value_options_are_expanded() -> None:
     argv = ["ingest", "--claims", "a", "b", "--remits", "c", "--out", "o"]
     assert _expand_multi_value_options(argv) == [
-        "ingest", "--claims", "a", "--claims", "b", "--remits", "c", "--out", "o"]
+        "ingest",
+        "--claims",
+        "a",
+        "--claims",
+        "b",
+        "--remits",
+        "c",
+        "--out",
+        "o",
+    ]
 
 
 def test_console_script_ingest_end_to_end(tmp_path: Path, golden_dir: Path, variations_dir: Path) -> None:
     """The installed `denials` command, as a user runs it: several paths after one flag."""
     exe = Path(sys.executable).parent / "denials"
     result = subprocess.run(
-        [str(exe), "ingest", "--claims", str(golden_dir / "office_nsclc_carbo_pem_pembro.837p"),
-         str(golden_dir / "hospital_outpatient_trial.837i"), str(variations_dir / "not_x12.txt"),
-         "--remits", str(golden_dir / "remittances_denials.835"), "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            str(exe),
+            "ingest",
+            "--claims",
+            str(golden_dir / "office_nsclc_carbo_pem_pembro.837p"),
+            str(golden_dir / "hospital_outpatient_trial.837i"),
+            str(variations_dir / "not_x12.txt"),
+            "--remits",
+            str(golden_dir / "remittances_denials.835"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "not an X12 interchange" in result.stderr and "Traceback" not in result.stderr

@@ -91,7 +91,9 @@ def main() -> None:
     write("one_bad_claim.837p", _join([s.replace("ABF:C187", "ABF:C18Q") for s in two]))
     # 835 variations: lines without REF*6R (fallback matching) and a claim denied as a whole.
     remit = _segments((GOLDEN / "remittances_denials.835").read_text())
-    write("remit_without_control_numbers.835", _join(_fix_se([s for s in remit if not s.startswith("REF*6R")])))
+    write(
+        "remit_without_control_numbers.835", _join(_fix_se([s for s in remit if not s.startswith("REF*6R")]))
+    )
     claim_level: list[str] = []
     skipping = False
     for s in remit:

@@ -1,0 +1,211 @@
+"""``simulate_practice``: a seeded oncology practice, its payers and the ground truth, end to end.
+
+Outputs (``write_simulation``), all derived from one seed (same seed, same bytes):
+
+- ``lines.parquet``: the claim lines as submitted (the claim and line columns of the ingest table);
+- ``outcomes.parquet``: per line, what the 835 said (``outcome_*``) and the label (``label_*``), keyed by
+  ``claim_id``, ``submission_date`` and ``line_number``;
+- ``authorizations.parquet``: the prior authorizations on file (member ids hashed);
+- ``truth.parquet``: per line, the true denial probability and reason under the payer's policy, whether a
+  deterministic public rule could have caught it, and the coder errors injected on the line or claim;
+- with ``x12=True``, ``x12/claims_YYYY-MM.837p|837i`` and ``x12/remits_YYYY-MM.835`` (real X12).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from claims.enums import ClaimForm
+from claims.ingest import LINE_TABLE_COLUMNS, IngestResult, hash_identifier, line_table
+from claims.model import Authorization, Claim, Remittance
+from claims.reference import load_drugs
+from claims.simulate.adjudication import LineTruth, adjudicate, unit_limits
+from claims.simulate.clinical import load_cancers, load_premedications, load_regimens
+from claims.simulate.config import SimulationConfig
+from claims.simulate.mistakes import inject_mistakes
+from claims.simulate.payers import PayerPolicy, load_payers
+from claims.simulate.practice import PatientProfile, build_practice, dose_of
+from claims.x12 import write_835, write_837
+
+__all__ = ["SimulationResult", "max_doses", "simulate_practice", "write_simulation"]
+
+OUTCOME_KEYS = ("claim_id", "submission_date", "line_number")
+
+
+@dataclass
+class SimulationResult:
+    """Submitted claims, authorizations, remittances and the truth of one simulation."""
+
+    config: SimulationConfig
+    claims: list[Claim]
+    authorizations: list[Authorization]
+    remittances: list[Remittance]
+    truth: list[LineTruth]
+    errors: list[tuple[int, int | None, str]]  # (claim index, line or None, error type)
+    profiles: dict[str, PatientProfile]
+
+
+def max_doses() -> dict[str, Decimal]:
+    """The largest plausible dose of every drug the simulator gives (BSA 2.6 m2, 150 kg, CrCl 125)."""
+    big = PatientProfile(
+        patient=None, cancer=None, diagnosis="", age=60, bsa=Decimal("2.6"), weight_kg=Decimal(150),  # type: ignore[arg-type]
+        crcl=Decimal(125), payer=None, office=True, trial_number=None,  # type: ignore[arg-type]
+    )  # fmt: skip
+    doses: dict[str, Decimal] = defaultdict(Decimal)
+    drugs = load_drugs()
+    administrations = [a for r in load_regimens().values() for d in r.days for a in d.drugs]
+    administrations += [a for b in load_premedications().values() for a in b.drugs]
+    per_day: dict[tuple[str, str, int], Decimal] = defaultdict(Decimal)
+    for regimen in load_regimens().values():
+        for day in regimen.days:
+            for admin in day.drugs:
+                per_day[(regimen.id, admin.code, day.day)] += dose_of(admin.dose, big)
+                for alt in regimen.biosimilar_substitutes.get(admin.code, ()):
+                    per_day[(regimen.id, alt, day.day)] += dose_of(admin.dose, big)
+    for (_, code, _), dose in per_day.items():
+        doses[code] = max(doses[code], dose)
+    for admin in administrations:
+        doses[admin.code] = max(doses[admin.code], dose_of(admin.dose, big))
+    doses["J2506"] = max(doses["J2506"], Decimal(6))
+    for code in list(doses):
+        for other, drug in drugs.items():
+            if drug.biosimilar_of == code:
+                doses[other] = max(doses[other], doses[code])
+    return {code: dose for code, dose in doses.items() if code in drugs}
+
+
+def simulate_practice(config: SimulationConfig) -> SimulationResult:
+    """Simulate ``config.claims`` claims of an oncology practice and their adjudication.
+
+    >>> result = simulate_practice(SimulationConfig(claims=50, seed=1))  # doctest: +SKIP
+    """
+    rng = random.Random(config.seed)
+    payers = load_payers()
+    practice = build_practice(rng, config, cancers=load_cancers(), regimens=load_regimens(), payers=payers)
+    encounters = inject_mistakes(rng, practice.encounters, config)
+    encounters.sort(key=lambda e: (e.claim.submission_date, e.claim.claim_id))
+    remittances, truth = adjudicate(rng, encounters, limits=unit_limits(max_doses()), payers=payers)
+    errors = [(i, line, kind) for i, e in enumerate(encounters) for line, kind in e.errors]
+    auths = [a for c in practice.courses for a in c.authorizations]
+    profiles = {p.patient.member_id: p for p in practice.profiles}
+    return SimulationResult(
+        config, [e.claim for e in encounters], auths, remittances, truth, errors, profiles
+    )
+
+
+def _payer_key(payers: Mapping[str, PayerPolicy], payer_id: str) -> str:
+    return next((k for k, p in payers.items() if p.payer_id == payer_id), payer_id)
+
+
+def write_simulation(result: SimulationResult, out: str | Path, *, x12: bool = False) -> dict[str, Any]:
+    """Write the simulation's tables (and X12 files) under ``out``; return a summary."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    salt = result.config.id_salt
+    table, stats = line_table(
+        IngestResult(claims=result.claims, claim_sources=["simulated"] * len(result.claims),
+                     remittances=result.remittances),
+        salt=salt,
+    )  # fmt: skip
+    submitted = [c for c in LINE_TABLE_COLUMNS if not c.startswith(("outcome_", "label_"))]
+    outcome = [*OUTCOME_KEYS, *(c for c in LINE_TABLE_COLUMNS if c.startswith(("outcome_", "label_")))]
+    pq.write_table(table.select(submitted), out / "lines.parquet")
+    pq.write_table(table.select(outcome), out / "outcomes.parquet")
+    pq.write_table(_truth_table(result), out / "truth.parquet")
+    pq.write_table(_auth_table(result, salt), out / "authorizations.parquet")
+    files: list[str] = []
+    if x12:
+        files = _write_x12(result, out / "x12")
+    denied = [d for d in table.column("label_denied").to_pylist() if d is not None]
+    summary = {
+        "seed": result.config.seed,
+        "period": [str(result.config.start), str(result.config.end)],
+        "claims": len(result.claims),
+        "lines": table.num_rows,
+        "authorizations": len(result.authorizations),
+        "remittances": len(result.remittances),
+        "injected_errors": len(result.errors),
+        "denial_rate": round(sum(denied) / len(denied), 4) if denied else None,
+        "denial_categories": stats["denial_categories"],
+        "x12_files": files,
+        "config": json.loads(result.config.model_dump_json()),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _truth_table(result: SimulationResult) -> pa.Table:
+    errors: dict[tuple[int, int | None], list[str]] = defaultdict(list)
+    for index, line, kind in result.errors:
+        errors[(index, line)].append(kind)
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for truth in result.truth:
+        claim = result.claims[truth.claim_index]
+        rows["claim_id"].append(claim.claim_id)
+        rows["submission_date"].append(claim.submission_date)
+        rows["line_number"].append(truth.line_number)
+        rows["true_probability"].append(truth.probability)
+        rows["true_category"].append(truth.category.value if truth.category else None)
+        rows["true_cause"].append(truth.cause)
+        rows["rule_based"].append(truth.rule_based)
+        rows["line_errors"].append("|".join(errors.get((truth.claim_index, truth.line_number), [])))
+        rows["claim_errors"].append("|".join(errors.get((truth.claim_index, None), [])))
+    return pa.table(rows)
+
+
+def _auth_table(result: SimulationResult, salt: str) -> pa.Table:
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for auth in result.authorizations:
+        rows["number"].append(auth.number)
+        rows["payer_id"].append(auth.payer_id)
+        rows["member_key"].append(hash_identifier(auth.member_id, salt))
+        rows["approved_codes"].append("|".join(auth.approved_codes))
+        rows["approved_units"].append(float(auth.approved_units) if auth.approved_units is not None else None)
+        rows["start_date"].append(auth.start_date)
+        rows["end_date"].append(auth.end_date)
+        rows["status"].append(auth.status.value)
+        rows["requested_date"].append(auth.requested_date)
+        rows["decided_date"].append(auth.decided_date)
+    return pa.table(rows) if rows else pa.table({"number": pa.array([], pa.string())})
+
+
+def _write_x12(result: SimulationResult, folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    by_month: dict[tuple[str, ClaimForm], list[Claim]] = defaultdict(list)
+    for claim in result.claims:
+        assert claim.submission_date is not None
+        by_month[(f"{claim.submission_date:%Y-%m}", claim.form)].append(claim)
+    written = []
+    for number, ((month, form), claims) in enumerate(
+        sorted(by_month.items(), key=lambda kv: (kv[0][0], kv[0][1].value)), 1
+    ):
+        suffix = "837p" if form is ClaimForm.PROFESSIONAL else "837i"
+        path = folder / f"claims_{month}.{suffix}"
+        created = dt.datetime.combine(
+            max(c.submission_date or result.config.end for c in claims), dt.time(18, 0)
+        )
+        path.write_text(write_837(claims, created=created, control_number=number))
+        written.append(path.name)
+    remits_by_month: dict[str, list[Remittance]] = defaultdict(list)
+    for remittance in result.remittances:
+        assert remittance.production_date is not None
+        remits_by_month[f"{remittance.production_date:%Y-%m}"].append(remittance)
+    for number, (month, remits) in enumerate(sorted(remits_by_month.items()), 1):
+        path = folder / f"remits_{month}.835"
+        created = dt.datetime.combine(
+            max(r.production_date or result.config.end for r in remits), dt.time(18, 0)
+        )
+        path.write_text(write_835(remits, created=created, control_number=number))
+        written.append(path.name)
+    return written

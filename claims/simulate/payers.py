@@ -1,0 +1,163 @@
+"""Payer policies of the simulated market, as data (``data/payers.yaml``) with a validated schema.
+
+Every number here is a simulator default chosen to be plausible against the published figures in
+oncology-billing.md section 5.4 (Medicare FFS lowest, commercial plans varying widely), not a real payer's
+rule. Rules that change over time carry ``effective_from`` / ``effective_to`` dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from claims.enums import DrugClass, PlanType
+from claims.errors import ClaimsError
+
+__all__ = [
+    "CoverageRule",
+    "PayerPolicy",
+    "PolicyError",
+    "PriorAuthRule",
+    "load_payers",
+    "read_payers",
+]
+
+
+class PolicyError(ClaimsError):
+    """A payer policy file is malformed (the message names the file and the field path)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Dated(_Frozen):
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+
+    def in_effect(self, on: dt.date) -> bool:
+        return (self.effective_from is None or on >= self.effective_from) and (
+            self.effective_to is None or on <= self.effective_to
+        )
+
+
+class PriorAuthRule(Dated):
+    """Prior authorization required for drugs of these classes or codes (dated)."""
+
+    drug_classes: tuple[DrugClass, ...] = ()
+    codes: tuple[str, ...] = ()
+    note: str = ""
+
+
+class CoverageRule(Dated):
+    """From ``effective_from``, ``code`` is covered only for diagnoses starting with these prefixes."""
+
+    code: str
+    icd10_prefixes: tuple[str, ...]
+    note: str = ""
+
+
+class BiosimilarPreference(Dated):
+    """The payer pays ``reference`` only with a step exception; it prefers one of ``preferred``."""
+
+    reference: str
+    preferred: tuple[str, ...]
+
+
+class PayerPolicy(_Frozen):
+    """One payer's identity, share of the practice's patients, and behaviour."""
+
+    key: str
+    payer_id: str
+    name: str
+    plan_type: PlanType
+    share_under_65: float = Field(ge=0)
+    share_65_plus: float = Field(ge=0)
+    obm: str | None = None  # oncology benefit manager reviewing regimens
+    prior_auth: tuple[PriorAuthRule, ...] = ()
+    coverage: tuple[CoverageRule, ...] = ()
+    biosimilar_preferences: tuple[BiosimilarPreference, ...] = ()
+    requires_ndc: bool = False
+    jw_jz_enforced_from: dt.date | None = None
+    jw_jz_strictness: float = Field(ge=0, le=1)  # chance a line missing JW/JZ is denied once enforced
+    modifier_25_strictness: float = Field(ge=0, le=1)
+    ncci_strictness: float = Field(ge=0, le=1)  # second initial without 59/X, add-on without primary
+    dx_strictness: float = Field(ge=0, le=1)  # diagnosis outside the drug's coverage
+    trial_policy: Literal["ncd_310_1", "bill_medicare", "covers_routine"]
+    timely_filing_days: int = Field(gt=0)
+    allowed_percent_of_asp: float = Field(gt=0)  # drug allowed = this x the CMS payment limit
+    admin_percent_of_opps: float = Field(gt=0)  # administration allowed = this x the OPPS national rate
+    eligibility_denial_rate: float = Field(ge=0, le=1)
+    review_rate: float = Field(ge=0, le=1)  # chance a line costing $8,000 or more goes to medical review
+    review_denial_rate: float = Field(ge=0, le=1)
+    random_denial_rate: float = Field(ge=0, le=1)  # missing-information returns nobody could foresee
+    remit_lag_days: tuple[int, int]
+    coinsurance: float = Field(ge=0, le=1)
+    sequestration: bool = False
+
+    @model_validator(mode="after")
+    def _lag(self) -> PayerPolicy:
+        low, high = self.remit_lag_days
+        if not 0 < low <= high:
+            raise ValueError("remit_lag_days must be (low, high) with 0 < low <= high")
+        return self
+
+    def requires_auth(self, code: str, drug_class: DrugClass | None, on: dt.date) -> bool:
+        """True when a prior authorization is required for ``code`` on ``on`` (never for Medicare FFS)."""
+        return any(
+            rule.in_effect(on)
+            and (code in rule.codes or (drug_class is not None and drug_class in rule.drug_classes))
+            for rule in self.prior_auth
+        )
+
+    def covered_prefixes(self, code: str, on: dt.date) -> tuple[str, ...] | None:
+        """The payer's own diagnosis list for ``code`` on ``on``, or None when it follows the label."""
+        for rule in self.coverage:
+            if rule.code == code and rule.in_effect(on):
+                return rule.icd10_prefixes
+        return None
+
+    def preferred_instead_of(self, code: str, on: dt.date) -> tuple[str, ...]:
+        for pref in self.biosimilar_preferences:
+            if pref.reference == code and pref.in_effect(on):
+                return pref.preferred
+        return ()
+
+
+class _PayerFile(_Frozen):
+    payers: tuple[PayerPolicy, ...]
+
+
+def read_payers(path: Path | Any) -> Mapping[str, PayerPolicy]:
+    """Read and validate a payer policy file; errors name the file and the field path."""
+    name = getattr(path, "name", str(path))
+    try:
+        raw = yaml.safe_load(path.read_text())
+        parsed = _PayerFile.model_validate(raw)
+    except yaml.YAMLError as e:
+        raise PolicyError(f"{name}: not valid YAML ({e})") from e
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise PolicyError(f"{name}: {loc}: {first['msg']}") from e
+    if PlanType.MEDICARE in {p.plan_type for p in parsed.payers}:
+        for payer in parsed.payers:
+            if payer.plan_type is PlanType.MEDICARE and payer.prior_auth:
+                raise PolicyError(
+                    f"{name}: {payer.key}: Medicare FFS requires no prior auth for Part B drugs"
+                )
+    return MappingProxyType({p.key: p for p in parsed.payers})
+
+
+@cache
+def load_payers() -> Mapping[str, PayerPolicy]:
+    """The default simulated market (``claims/simulate/data/payers.yaml``)."""
+    return read_payers(files("claims.simulate") / "data" / "payers.yaml")
