@@ -37,3 +37,26 @@ def test_bench_ingest_main_small(tmp_path: Path) -> None:
     for key in ("ratio_read_to_floor", "ratio_full_to_floor"):
         assert result[key] > 0
     assert {"overhead_read_pct", "overhead_full_pct", "target_met", "command", "date"} <= result.keys()
+
+
+BENCH_SIMULATE = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_simulate.py"
+
+
+def test_bench_simulate_main_small(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("bench_simulate", BENCH_SIMULATE)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "result.json"
+    result = bench.main(["--lines", "300", "--repeats", "1", "--json", str(out), "--quiet"])
+
+    assert json.loads(out.read_text()) == result
+    assert result["input"]["lines"] > 100
+    assert result["input"]["x12_files"] > 0
+    for name in ("reference", "simulate", "tables", "x12", "without_x12", "with_x12"):
+        timing = result["timings"][name]
+        assert timing["median_s"] > 0
+        assert timing["lines_per_s"] > 0
+        assert timing["ratio_to_reference"] > 0
+    assert result["peak_mib"] > 0
+    assert {"target_time_met", "target_memory_met", "command", "date"} <= result.keys()

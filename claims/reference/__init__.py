@@ -34,6 +34,7 @@ from claims.reference.drugs import (
 )
 from claims.reference.modifiers import Modifier, ModifierCategory, exclusive_modifier_groups, load_modifiers
 from claims.reference.ndc import NdcPackage, hcpcs_for_ndc, load_ndc_crosswalk, ndcs_for_hcpcs
+from claims.reference.unit_limits import load_unit_limits, read_unit_limits, unit_limit
 
 #: Every data file shipped in ``claims/reference/data``.
 DATA_FILES = (
@@ -47,6 +48,7 @@ DATA_FILES = (
     "places_of_service.csv",
     "rarc.csv",
     "revenue_codes.csv",
+    "unit_limits.csv",
 )
 
 
@@ -91,10 +93,13 @@ __all__ = [
     "load_places_of_service",
     "load_rarcs",
     "load_revenue_codes",
+    "load_unit_limits",
     "ndcs_for_hcpcs",
     "payment_limit",
     "payment_limit_is_published",
     "provenance_of",
     "quarter_of",
     "read_table",
+    "read_unit_limits",
+    "unit_limit",
 ]

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from claims.enums import AdjustmentGroup, AuthorizationStatus, DenialCategory, PlanType
+from claims.enums import AdjustmentGroup, AuthorizationStatus, ClaimForm, DenialCategory, DrugClass, PlanType
 from claims.model import Adjustment, ClaimPayment, LineOutcome, Remittance
 from claims.reference import hcpcs_for_ndc, load_admin_codes, load_drugs, payment_limit
 from claims.simulate.payers import PayerPolicy
@@ -126,9 +126,14 @@ def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, i
     if drug is not None and payer.preferred_instead_of(code, date):
         causes.append(Cause("non_preferred_product", 0.7, "50", DenialCategory.MEDICAL_NECESSITY))
     # JW/JZ (single-dose containers, separately payable)
+    # JW/JZ scope (oncology-billing.md 3): separately payable single-dose drugs; not hydration supplies, not
+    # drugs packaged under OPPS (status N) on a hospital claim.
+    packaged = claim.form is ClaimForm.INSTITUTIONAL and drug is not None and drug.opps_status == "N"
     if (
         drug is not None
         and drug.needs_waste_modifier
+        and drug.drug_class is not DrugClass.HYDRATION
+        and not packaged
         and payer.jw_jz_enforced_from
         and date >= payer.jw_jz_enforced_from
     ):

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import random
 from collections import defaultdict
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -70,9 +72,10 @@ def max_doses() -> dict[str, Decimal]:
     for regimen in load_regimens().values():
         for day in regimen.days:
             for admin in day.drugs:
-                per_day[(regimen.id, admin.code, day.day)] += dose_of(admin.dose, big)
+                dose = max(dose_of(admin.dose, big), dose_of(admin.dose_in_cycle(1), big))  # loading doses too
+                per_day[(regimen.id, admin.code, day.day)] += dose
                 for alt in regimen.biosimilar_substitutes.get(admin.code, ()):
-                    per_day[(regimen.id, alt, day.day)] += dose_of(admin.dose, big)
+                    per_day[(regimen.id, alt, day.day)] += dose
     for (_, code, _), dose in per_day.items():
         doses[code] = max(doses[code], dose)
     for admin in administrations:
@@ -108,8 +111,13 @@ def _payer_key(payers: Mapping[str, PayerPolicy], payer_id: str) -> str:
     return next((k for k, p in payers.items() if p.payer_id == payer_id), payer_id)
 
 
-def write_simulation(result: SimulationResult, out: str | Path, *, x12: bool = False) -> dict[str, Any]:
-    """Write the simulation's tables (and X12 files) under ``out``; return a summary."""
+def write_simulation(
+    result: SimulationResult, out: str | Path, *, x12: bool = False, x12_workers: int = 2
+) -> dict[str, Any]:
+    """Write the simulation's tables (and X12 files) under ``out``; return a summary.
+
+    ``x12_workers`` processes write the X12 files of a large result (the same bytes as one process).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     salt = result.config.id_salt
@@ -126,7 +134,7 @@ def write_simulation(result: SimulationResult, out: str | Path, *, x12: bool = F
     pq.write_table(_auth_table(result, salt), out / "authorizations.parquet")
     files: list[str] = []
     if x12:
-        files = _write_x12(result, out / "x12")
+        files = _write_x12(result, out / "x12", workers=x12_workers)
     denied = [d for d in table.column("label_denied").to_pylist() if d is not None]
     summary = {
         "seed": result.config.seed,
@@ -180,32 +188,83 @@ def _auth_table(result: SimulationResult, salt: str) -> pa.Table:
     return pa.table(rows) if rows else pa.table({"number": pa.array([], pa.string())})
 
 
-def _write_x12(result: SimulationResult, folder: Path) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
+#: Below this many claim lines the X12 files are written in this process (a pool costs more than it saves).
+PARALLEL_X12_MIN_LINES = 20_000
+
+#: One X12 file to write: (837 claims or 835 remittances, created, ISA/GS control number, file path).
+_X12Job = tuple[list[Claim] | list[Remittance], dt.datetime, int, Path]
+
+#: The jobs of the running ``_write_x12``, for the forked workers (inherited, not pickled).
+_JOBS: list[_X12Job] = []
+
+
+def _x12_jobs(result: SimulationResult, folder: Path) -> list[_X12Job]:
     by_month: dict[tuple[str, ClaimForm], list[Claim]] = defaultdict(list)
     for claim in result.claims:
         assert claim.submission_date is not None
         by_month[(f"{claim.submission_date:%Y-%m}", claim.form)].append(claim)
-    written = []
+    jobs: list[_X12Job] = []
     for number, ((month, form), claims) in enumerate(
         sorted(by_month.items(), key=lambda kv: (kv[0][0], kv[0][1].value)), 1
     ):
         suffix = "837p" if form is ClaimForm.PROFESSIONAL else "837i"
-        path = folder / f"claims_{month}.{suffix}"
         created = dt.datetime.combine(
             max(c.submission_date or result.config.end for c in claims), dt.time(18, 0)
         )
-        path.write_text(write_837(claims, created=created, control_number=number))
-        written.append(path.name)
+        jobs.append((claims, created, number, folder / f"claims_{month}.{suffix}"))
     remits_by_month: dict[str, list[Remittance]] = defaultdict(list)
     for remittance in result.remittances:
         assert remittance.production_date is not None
         remits_by_month[f"{remittance.production_date:%Y-%m}"].append(remittance)
     for number, (month, remits) in enumerate(sorted(remits_by_month.items()), 1):
-        path = folder / f"remits_{month}.835"
         created = dt.datetime.combine(
             max(r.production_date or result.config.end for r in remits), dt.time(18, 0)
         )
-        path.write_text(write_835(remits, created=created, control_number=number))
-        written.append(path.name)
-    return written
+        jobs.append((remits, created, number, folder / f"remits_{month}.835"))
+    return jobs
+
+
+def _write_job(job: _X12Job) -> str:
+    """Write one X12 file. The simulator's objects are validated domain objects, so the x12sdk models
+    are built without validation (``validate=False``: the same bytes, see ``wire.build_model``)."""
+    items, created, number, path = job
+    if path.suffix == ".835":
+        text = write_835(items, created=created, control_number=number, validate=False)  # type: ignore[arg-type]
+    else:
+        text = write_837(items, created=created, control_number=number, validate=False)  # type: ignore[arg-type]
+    path.write_text(text)
+    return path.name
+
+
+def _write_job_at(index: int) -> str:
+    return _write_job(_JOBS[index])
+
+
+def _write_x12(result: SimulationResult, folder: Path, *, workers: int = 2) -> list[str]:
+    """Write the monthly 837 and 835 files; with ``workers`` > 1 and a large result, in forked processes.
+
+    Every file's bytes depend only on its own month's objects, so the output is the same either way.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = _x12_jobs(result, folder)
+    lines = sum(len(c.lines) for c in result.claims)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if workers < 2 or len(jobs) < 2 or lines < PARALLEL_X12_MIN_LINES or not fork:
+        return [_write_job(job) for job in jobs]
+    global _JOBS
+    _JOBS = jobs
+    try:
+        # Largest files first, so that neither worker is left with a big one at the end.
+        order = sorted(range(len(jobs)), key=lambda i: -sum(_size(item) for item in jobs[i][0]))
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
+            names = dict(zip(order, pool.map(_write_job_at, order), strict=True))
+    finally:
+        _JOBS = []
+    return [names[i] for i in range(len(jobs))]
+
+
+def _size(item: Claim | Remittance) -> int:
+    if isinstance(item, Claim):
+        return len(item.lines)
+    return sum(len(c.lines) or 1 for c in item.claims)

@@ -450,7 +450,10 @@ def _claim_for(rng: random.Random, course: Course, date: dt.date, admins: list[D
         for line in drug_lines(code, dose, date, use_jz_before_required=use_jz):
             rows.append((line.code, line.modifiers, Decimal(line.units), "0636", line))
     if hydration > 30:
-        rows.append(("J7050", (), Decimal(max(1, hydration // 60 * 2)), "0258", None))
+        # Normal saline, about 500 mL an hour (J7050 is per 250 cc): a supply line with its NDC.
+        saline = Decimal(max(250, hydration * 500 // 60))
+        for line in drug_lines("J7050", saline, date):
+            rows.append((line.code, line.modifiers, Decimal(line.units), "0258", line))
     if trial and day is not None and day.day == 1:
         rows.append(("J9999", ("Q0",), Decimal(1), "0636", None))
     diagnoses = ["Z51.12" if regimen.immunotherapy_only else "Z51.11", profile.diagnosis]

@@ -28,10 +28,12 @@ def write_837(
     receiver_name: str = "CLEARINGHOUSE",
     submitter_name: str = "ONCOLOGY PRACTICE",
     control_number: int = 1,
+    validate: bool = True,
 ) -> str:
     """One interchange holding ``claims``: one 837 transaction per form and submission date.
 
-    Claims without a submission date are written with ``created``'s date in BHT04.
+    Claims without a submission date are written with ``created``'s date in BHT04. ``validate=False``
+    skips x12sdk's validation of the transaction models (same bytes; see :func:`wire.build_model`).
 
     >>> text = write_837([claim], created=dt.datetime(2026, 1, 5, 12, 0))  # doctest: +SKIP
     """
@@ -54,7 +56,7 @@ def write_837(
                 created=submitted,
             )
             kind = "837P" if form is ClaimForm.PROFESSIONAL else "837I"
-            models.append(wire.build_model(kind, structure))
+            models.append(wire.build_model(kind, structure, validate=validate))
     return wire.write_interchange(
         models, sender_id=sender_id, receiver_id=receiver_id, created=created, control_number=control_number
     )
@@ -67,12 +69,13 @@ def write_835(
     sender_id: str = "PAYER",
     receiver_id: str = "ONCPRACTICE",
     control_number: int = 1,
+    validate: bool = True,
 ) -> str:
-    """One interchange holding one 835 transaction per remittance."""
+    """One interchange holding one 835 transaction per remittance (``validate`` as in :func:`write_837`)."""
     if not remittances:
         raise ValueError("write_835 needs at least one remittance")
     models = [
-        wire.build_model("835", mapping.structure_835(r, control_number=f"{i:04d}"))
+        wire.build_model("835", mapping.structure_835(r, control_number=f"{i:04d}"), validate=validate)
         for i, r in enumerate(remittances, start=1)
     ]
     return wire.write_interchange(
