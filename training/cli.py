@@ -8,7 +8,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -153,6 +153,66 @@ def x12_check(
         for warning in doc.warnings:
             console.print(f"  [yellow]warning[/yellow] {warning.one_line()}", highlight=False, soft_wrap=True)
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command("audit")
+def audit_command(
+    file: Annotated[Path, typer.Argument(help="An 837P/837I file or a JSON list of claims.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON on stdout.")] = False,
+    authorizations: Annotated[
+        Path | None,
+        typer.Option(help="JSON list of authorizations on file (number, payer_id, member_id, ...)."),
+    ] = None,
+) -> None:
+    """Audit claims before submission; exit 1 when any finding is an error (for submission pipelines)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from claims.audit import Severity, audit_claim
+    from claims.ingest import read_inputs
+    from claims.model import Authorization
+    from claims.simulate.payers import load_payers
+
+    result = read_inputs([file])
+    for error in result.errors:
+        err_console.print(f"[red]error[/red] {error}", highlight=False)
+    if not result.claims:
+        raise typer.Exit(2)
+    auths: list[Authorization] = []
+    if authorizations is not None:
+        try:
+            auths = TypeAdapter(list[Authorization]).validate_json(authorizations.read_bytes())
+        except (OSError, ValidationError) as e:
+            err_console.print(f"[red]error[/red] {authorizations}: not a JSON list of authorizations ({e})")
+            raise typer.Exit(2) from e
+    policies = {p.payer_id: p for p in load_payers().values()}
+    report: list[dict[str, Any]] = []
+    has_error = False
+    for index, claim in enumerate(result.claims):
+        findings = audit_claim(
+            claim,
+            payer=policies.get(claim.payer.payer_id),
+            authorizations=[a for a in auths if a.payer_id == claim.payer.payer_id],
+            submitted=result.claims[:index],
+        )
+        has_error |= any(f.severity is Severity.ERROR for f in findings)
+        report.append({"claim_id": claim.claim_id, "findings": [f.to_dict() for f in findings]})
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        for entry in report:
+            table = Table(title=f"claim {entry['claim_id']}", show_lines=False)
+            for column in ("severity", "rule", "lines", "message", "fix"):
+                table.add_column(column)
+            for f in entry["findings"]:
+                fix = f["fix"]["description"] if f["fix"] else ""
+                style = "red" if f["severity"] == "error" else "yellow"
+                lines = ",".join(map(str, f["lines"]))
+                table.add_row(f"[{style}]{f['severity']}[/{style}]", f["rule_id"], lines, f["message"], fix)
+            if not entry["findings"]:
+                table.add_row("[green]ok[/green]", "", "", "no findings", "")
+            console.print(table)
+    if has_error:
         raise typer.Exit(1)
 
 

@@ -58,15 +58,16 @@ def inject_mistakes(
         claim = encounter.claim
         data = claim.model_dump()
         lines = _lines(data)
-        errors: list[tuple[int | None, str]] = []
+        # The line itself is recorded, not its number: a later mistake may remove a line and renumber.
+        errors: list[tuple[dict[str, Any] | None, str]] = []
         changed = False
 
         def mark(
-            line: dict[str, Any] | None, kind: str, errors: list[tuple[int | None, str]] = errors
+            line: dict[str, Any] | None, kind: str, errors: list[tuple[dict[str, Any] | None, str]] = errors
         ) -> None:
             nonlocal changed
             changed = True
-            errors.append((line["line_number"] if line is not None else None, kind))
+            errors.append((line, kind))
 
         for line in list(lines):
             code = line["procedure_code"]
@@ -141,7 +142,9 @@ def inject_mistakes(
             mark(None, "late_submission")
         if changed:
             encounter.claim = Claim.model_validate(data)
-            encounter.errors.extend(errors)
+            encounter.errors.extend(
+                (line["line_number"] if line is not None else None, kind) for line, kind in errors
+            )
         out.append(encounter)
         if rng.random() < rates.duplicate_submission:
             first = encounter.claim.submission_date or encounter.claim.service_to
