@@ -6,31 +6,15 @@ from typing import Any
 
 import pytest
 
-from claims.audit import Finding, FixAction, Severity, apply_fix, audit_claim
+from claims.audit import FixAction, Severity, audit_claim
 from claims.audit.rules import administration
 from claims.model import Claim, ClaimLine
 from claims.samples import COMMERCIAL, MEDICARE, make_claim, make_line
 from claims.simulate.payers import load_payers
+from tests.claims.audit_checks import findings_of as _findings
+from tests.claims.audit_checks import fix_cleanly as _fixed
 
 MEDICARE_POLICY = load_payers()["medicare_mac"]
-
-
-def _findings(claim: Claim, rule_id: str, **context: Any) -> list[Finding]:
-    context.setdefault("payer", MEDICARE_POLICY)
-    return [f for f in audit_claim(claim, **context) if f.rule_id == rule_id]
-
-
-def _fixed(claim: Claim, finding: Finding, **context: Any) -> Claim:
-    """Apply the finding's fix; assert it removes the finding and adds no new error finding."""
-    context.setdefault("payer", MEDICARE_POLICY)
-    assert finding.fix is not None
-    before = audit_claim(claim, **context)
-    fixed = apply_fix(claim, finding.fix)
-    after = audit_claim(fixed, **context)
-    assert not [f for f in after if f.rule_id == finding.rule_id and f.lines == finding.lines]
-    old = {(f.rule_id, f.message) for f in before if f.severity is Severity.ERROR}
-    assert [f for f in after if f.severity is Severity.ERROR and (f.rule_id, f.message) not in old] == []
-    return fixed
 
 
 def _with_lines(claim: Claim, lines: list[ClaimLine], **overrides: Any) -> Claim:

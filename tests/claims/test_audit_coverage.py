@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from claims.audit import Finding, FixAction, Severity, apply_fix, audit_claim
+from claims.audit import Finding, FixAction, Severity, audit_claim
 from claims.audit.rules import administration, coverage
 from claims.enums import AuthorizationStatus, DenialCategory, PlanType
 from claims.model import Authorization, Claim, ClaimLine, Payer
@@ -18,28 +18,12 @@ from claims.reference import load_drugs
 from claims.samples import MEDICARE_ADVANTAGE, make_claim, make_line, sample_authorizations
 from claims.simulate import SimulationConfig, simulate_practice
 from claims.simulate.payers import PayerPolicy, load_payers
+from tests.claims.audit_checks import findings_of as _findings
+from tests.claims.audit_checks import fix_cleanly as _fixed
 
 PAYERS = load_payers()
 MEDICARE_POLICY = PAYERS["medicare_mac"]
 PINNACLE = PAYERS["commercial_pinnacle"]  # the payer id of the FOLFOX sample's commercial plan
-
-
-def _findings(claim: Claim, rule_id: str, **context: Any) -> list[Finding]:
-    context.setdefault("payer", MEDICARE_POLICY)
-    return [f for f in audit_claim(claim, **context) if f.rule_id == rule_id]
-
-
-def _fixed(claim: Claim, finding: Finding, **context: Any) -> Claim:
-    """Apply the finding's fix; assert it removes the finding and adds no new error finding."""
-    context.setdefault("payer", MEDICARE_POLICY)
-    assert finding.fix is not None
-    before = audit_claim(claim, **context)
-    fixed = apply_fix(claim, finding.fix)
-    after = audit_claim(fixed, **context)
-    assert not [f for f in after if f.rule_id == finding.rule_id and f.lines == finding.lines]
-    old = {(f.rule_id, f.message) for f in before if f.severity is Severity.ERROR}
-    assert [f for f in after if f.severity is Severity.ERROR and (f.rule_id, f.message) not in old] == []
-    return fixed
 
 
 def _rebuild(claim: Claim, lines: list[ClaimLine] | None = None, **overrides: Any) -> Claim:
