@@ -21,6 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from functools import cache
 
 from claims.audit.engine import AuditContext, Finding, Fix, FixAction, Rule, Severity, rule
 from claims.enums import ClaimForm, ContainerType, DrugClass, NdcUnit, PlanType
@@ -199,12 +200,17 @@ def _capacity(package: NdcPackage, quantity: Decimal) -> tuple[Decimal, Decimal]
     this NDC plus ``quantity - 1`` of the code's smallest item in the crosswalk.
     """
     item, package_units = sorted((package.billing_units_per_item, package.billing_units_per_package))
-    smallest = min(
-        (min(p.billing_units_per_item, p.billing_units_per_package) for p in ndcs_for_hcpcs(package.hcpcs)),
-        default=item,
-    )
-    smallest = min(smallest, item)
+    smallest = min(_smallest_item(package.hcpcs, item), item)
     return item + (quantity - 1) * smallest, quantity * package_units
+
+
+@cache
+def _smallest_item(code: str, default: Decimal) -> Decimal:
+    """The smallest package item of ``code`` in the crosswalk, in billing units (cached: the table is fixed)."""
+    return min(
+        (min(p.billing_units_per_item, p.billing_units_per_package) for p in ndcs_for_hcpcs(code)),
+        default=default,
+    )
 
 
 def _quantity_fits(units: Decimal, package: NdcPackage, quantity: Decimal) -> bool:
