@@ -27,10 +27,10 @@ from typing import Any
 from claims.audit import REGISTRY, Severity, audit_claim
 from claims.audit.engine import Finding
 from claims.model import Claim
+from claims.policy import load_payers
 from claims.reference import load_drugs, load_ndc_crosswalk, unit_limit
 from claims.simulate import SimulationConfig, simulate_practice
 from claims.simulate.engine import SimulationResult
-from claims.simulate.payers import load_payers
 
 #: injected error type -> rule id prefixes meant to catch it
 CATCHES: dict[str, tuple[str, ...]] = {

@@ -171,7 +171,7 @@ def audit_command(
     from claims.audit import Severity, audit_claim
     from claims.ingest import read_inputs
     from claims.model import Authorization
-    from claims.simulate.payers import load_payers
+    from claims.policy import load_payers
 
     result = read_inputs([file])
     for error in result.errors:

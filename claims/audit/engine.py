@@ -105,7 +105,7 @@ class Finding:
 class AuditContext:
     """What rules may look at besides the claim."""
 
-    payer: Any = None  # claims.simulate.payers.PayerPolicy of the billed payer, when known
+    payer: Any = None  # claims.policy.PayerPolicy of the billed payer, when known
     authorizations: Sequence[Authorization] = ()
     submitted: Sequence[Claim] = ()  # claims already submitted (duplicates, authorization usage)
     today: dt.date | None = None  # the submission date when the claim has none

@@ -21,8 +21,8 @@ from decimal import Decimal
 
 from claims.enums import AdjustmentGroup, AuthorizationStatus, ClaimForm, DenialCategory, DrugClass, PlanType
 from claims.model import Adjustment, ClaimPayment, LineOutcome, Remittance
+from claims.policy import PayerPolicy
 from claims.reference import hcpcs_for_ndc, load_admin_codes, load_drugs, payment_limit
-from claims.simulate.payers import PayerPolicy
 from claims.simulate.practice import EM_ALLOWED, Encounter
 
 __all__ = ["Cause", "LineTruth", "adjudicate", "unit_limits"]

@@ -31,12 +31,12 @@ import pyarrow.parquet as pq
 from claims.enums import ClaimForm
 from claims.ingest import LINE_TABLE_COLUMNS, IngestResult, hash_identifier, line_table
 from claims.model import Authorization, Claim, Remittance
+from claims.policy import PayerPolicy, load_payers
 from claims.reference import load_drugs
 from claims.simulate.adjudication import LineTruth, adjudicate, unit_limits
 from claims.simulate.clinical import load_cancers, load_premedications, load_regimens
 from claims.simulate.config import SimulationConfig
 from claims.simulate.mistakes import inject_mistakes
-from claims.simulate.payers import PayerPolicy, load_payers
 from claims.simulate.practice import PatientProfile, build_practice, dose_of
 from claims.x12 import write_835, write_837
 
@@ -72,7 +72,9 @@ def max_doses() -> dict[str, Decimal]:
     for regimen in load_regimens().values():
         for day in regimen.days:
             for admin in day.drugs:
-                dose = max(dose_of(admin.dose, big), dose_of(admin.dose_in_cycle(1), big))  # loading doses too
+                dose = max(
+                    dose_of(admin.dose, big), dose_of(admin.dose_in_cycle(1), big)
+                )  # loading doses too
                 per_day[(regimen.id, admin.code, day.day)] += dose
                 for alt in regimen.biosimilar_substitutes.get(admin.code, ()):
                     per_day[(regimen.id, alt, day.day)] += dose

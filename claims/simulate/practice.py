@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from claims.enums import AuthorizationStatus, ClaimForm, DrugClass, NdcUnit, PlanType, Sex
 from claims.model import Address, Authorization, Claim, ClaimLine, Diagnosis, Patient, Payer, Provider
+from claims.policy import PayerPolicy
 from claims.reference import load_admin_codes, load_drugs, payment_limit
 from claims.simulate.clinical import (
     Cancer,
@@ -26,7 +27,6 @@ from claims.simulate.clinical import (
 )
 from claims.simulate.coding import AdminLine, DrugLine, InfusionEvent, administration_codes, drug_lines
 from claims.simulate.config import SimulationConfig
-from claims.simulate.payers import PayerPolicy
 
 __all__ = ["Course", "Encounter", "PatientProfile", "Practice", "build_practice"]
 

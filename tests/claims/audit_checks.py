@@ -6,7 +6,7 @@ from typing import Any
 
 from claims.audit import Finding, Severity, apply_fix, audit_claim
 from claims.model import Claim
-from claims.simulate.payers import load_payers
+from claims.policy import load_payers
 
 MEDICARE_POLICY = load_payers()["medicare_mac"]
 

@@ -9,8 +9,8 @@ import pytest
 from claims.audit import FixAction, Severity, audit_claim
 from claims.audit.rules import administration
 from claims.model import Claim, ClaimLine
+from claims.policy import load_payers
 from claims.samples import COMMERCIAL, MEDICARE, make_claim, make_line
-from claims.simulate.payers import load_payers
 from tests.claims.audit_checks import findings_of as _findings
 from tests.claims.audit_checks import fix_cleanly as _fixed
 

@@ -14,10 +14,10 @@ from claims.audit import Finding, FixAction, Severity, audit_claim
 from claims.audit.rules import administration, coverage
 from claims.enums import AuthorizationStatus, DenialCategory, PlanType
 from claims.model import Authorization, Claim, ClaimLine, Payer
+from claims.policy import PayerPolicy, load_payers
 from claims.reference import load_drugs
 from claims.samples import MEDICARE_ADVANTAGE, make_claim, make_line, sample_authorizations
 from claims.simulate import SimulationConfig, simulate_practice
-from claims.simulate.payers import PayerPolicy, load_payers
 from tests.claims.audit_checks import findings_of as _findings
 from tests.claims.audit_checks import fix_cleanly as _fixed
 

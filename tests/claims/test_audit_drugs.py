@@ -18,12 +18,12 @@ from claims.audit.rules import drugs as drug_rules
 from claims.audit.rules.drugs import RULES
 from claims.enums import ClaimForm, NdcUnit, PlanType
 from claims.model import Claim
+from claims.policy import PayerPolicy, load_payers
 from claims.reference import ndcs_for_hcpcs
 from claims.reference.datafile import ReferenceDataError, data_file, read_table
 from claims.reference.unit_limits import load_unit_limits, read_unit_limits, unit_limit
 from claims.samples import make_claim, make_line
 from claims.simulate import SimulationConfig, simulate_practice
-from claims.simulate.payers import PayerPolicy, load_payers
 
 ROOT = Path(__file__).parent.parent.parent
 PAYERS = load_payers()

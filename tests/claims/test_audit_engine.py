@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from claims.audit import REGISTRY, Fix, FixAction, Severity, apply_fix, audit_claim
 from claims.audit.catalogue import rule_catalogue_markdown
 from claims.enums import PlanType
+from claims.policy import load_payers
 from claims.samples import make_claim
 from claims.simulate import SimulationConfig, simulate_practice
-from claims.simulate.payers import load_payers
 from training.cli import app
 
 ROOT = Path(__file__).parent.parent.parent

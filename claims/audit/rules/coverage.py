@@ -8,7 +8,7 @@ Conventions:
   on an institutional claim; a Medicare Advantage enrollee's trial routine costs are billed to traditional
   Medicare, not the MA plan;
 * prior authorization: the billed payer's policy (``AuditContext.payer``, a
-  :class:`~claims.simulate.payers.PayerPolicy` or anything with ``requires_auth``) says which lines need
+  :class:`~claims.policy.PayerPolicy` or anything with ``requires_auth``) says which lines need
   one; the authorizations on file for the patient and payer say whether one is valid on the service date,
   for the code and with units left (counting the units of the claims already submitted). An authorization
   recorded as pending with a decision date counts as approved from that date;

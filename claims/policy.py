@@ -1,8 +1,11 @@
-"""Payer policies of the simulated market, as data (``data/payers.yaml``) with a validated schema.
+"""Payer policies: what each payer requires and how it behaves, as data with a validated schema.
 
-Every number here is a simulator default chosen to be plausible against the published figures in
-oncology-billing.md section 5.4 (Medicare FFS lowest, commercial plans varying widely), not a real payer's
-rule. Rules that change over time carry ``effective_from`` / ``effective_to`` dates.
+The audit checks claims against the billed payer's policy (prior authorization, diagnosis coverage, NDC and
+JW/JZ requirements, timely filing, trial billing); the simulator's payers adjudicate by it. The default
+market (``claims/reference/data/payer_policies.yaml``) is the simulated one: every number there is a
+simulator default chosen to be plausible against the published figures in oncology-billing.md section
+5.4, not a real payer's rule; a practice points :func:`read_payers` at a file describing its own payers.
+Rules that change over time carry ``effective_from`` / ``effective_to`` dates.
 """
 
 from __future__ import annotations
@@ -159,5 +162,5 @@ def read_payers(path: Path | Any) -> Mapping[str, PayerPolicy]:
 
 @cache
 def load_payers() -> Mapping[str, PayerPolicy]:
-    """The default simulated market (``claims/simulate/data/payers.yaml``)."""
-    return read_payers(files("claims.simulate") / "data" / "payers.yaml")
+    """The default (simulated) market: ``claims/reference/data/payer_policies.yaml``."""
+    return read_payers(files("claims.reference") / "data" / "payer_policies.yaml")
