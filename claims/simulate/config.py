@@ -61,6 +61,7 @@ class SimulationConfig(_Strict):
     hold_rate: float = Field(0.08, ge=0, le=1, description="per cycle: delayed by a week")
     jz_before_required: float = Field(0.35, ge=0, le=1, description="JZ used while it was optional")
     biosimilar_adoption: float = Field(0.85, ge=0, le=1, description="practice follows a payer's preference")
+    port_flush_share: float = Field(0.5, ge=0, le=1, description="office patients flushed after treatment")
     submission_lag_days: tuple[int, int] = (1, 9)
     coder_errors: CoderErrorRates = CoderErrorRates()
     authorizations: AuthorizationRates = AuthorizationRates()

@@ -232,12 +232,46 @@ def build_practice(rng: random.Random, config: SimulationConfig, *, cancers: Map
                 if len(practice.encounters) >= config.claims:
                     break
             following = course.regimen.followed_by
+            finished = course
             course = None
             if following is not None and schedule:
                 start = schedule[-1][0] + dt.timedelta(days=regimens[following].cycle_days)
                 if start <= config.end:
                     course = Course(profile=profile, regimen=regimens[following], start=start)
+            elif schedule and profile.office and rng.random() < config.port_flush_share:
+                # A port left in after treatment is flushed every six weeks or so (96523 alone).
+                flush = schedule[-1][0]
+                for _ in range(rng.randint(1, 3)):
+                    flush += dt.timedelta(days=rng.randint(35, 56))
+                    if flush > config.end or len(practice.encounters) >= config.claims:
+                        break
+                    counter += 1
+                    practice.encounters.append(_port_flush(rng, finished, flush, counter, config))
     return practice
+
+
+def _port_flush(
+    rng: random.Random, course: Course, date: dt.date, counter: int, config: SimulationConfig
+) -> Encounter:
+    """A port maintenance visit: irrigation of the implanted access device, nothing else that day."""
+    profile = course.profile
+    payer = profile.payer
+    claim_id = f"C{counter:07d}P"
+    charge = _charge(medicare_allowed("96523", Decimal(1), date))
+    line = ClaimLine(
+        line_number=1, procedure_code="96523", units=Decimal(1), charge=charge,
+        service_date=date, diagnosis_pointers=[1, 2], control_number=f"{claim_id}-1",
+    )  # fmt: skip
+    claim = Claim(
+        claim_id=claim_id, form=ClaimForm.PROFESSIONAL,
+        payer=Payer(payer_id=payer.payer_id, name=payer.name, plan_type=payer.plan_type,
+                    address=Address(line1="PO BOX 1000", city="COLUMBUS", state="OH", postal_code="43216")),
+        patient=profile.patient, billing_provider=PRACTICE,
+        rendering_provider=ONCOLOGISTS[sum(map(ord, profile.patient.member_id)) % len(ONCOLOGISTS)],
+        place_of_service="11", diagnoses=[Diagnosis(code="Z45.2"), Diagnosis(code=profile.diagnosis)],
+        submission_date=date + dt.timedelta(days=rng.randint(*config.submission_lag_days)), lines=[line],
+    )  # fmt: skip
+    return Encounter(course=course, claim=claim, doses={}, waste_lines=set(), billed_payer=payer)
 
 
 def _choose_products(rng: random.Random, course: Course, config: SimulationConfig) -> None:

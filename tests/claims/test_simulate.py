@@ -130,3 +130,12 @@ def test_ingest_of_the_x12_gives_back_the_parquet_tables(tmp_path: Path) -> None
     left = ingested.sort_values(key).reset_index(drop=True)
     right = simulated.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(left, right, check_dtype=False)
+
+
+def test_port_flush_visits_are_alone_on_their_day() -> None:
+    result = simulate_practice(SimulationConfig(claims=1500, seed=9))
+    flushes = [c for c in result.claims if any(line.procedure_code == "96523" for line in c.lines)]
+    assert flushes, "office patients with a port come back for flushes after treatment"
+    for claim in flushes:
+        assert [line.procedure_code for line in claim.lines] == ["96523"]  # 96523 only when nothing else is given
+        assert claim.diagnosis_codes[0] == "Z45.2"
