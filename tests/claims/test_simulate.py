@@ -137,5 +137,7 @@ def test_port_flush_visits_are_alone_on_their_day() -> None:
     flushes = [c for c in result.claims if any(line.procedure_code == "96523" for line in c.lines)]
     assert flushes, "office patients with a port come back for flushes after treatment"
     for claim in flushes:
-        assert [line.procedure_code for line in claim.lines] == ["96523"]  # 96523 only when nothing else is given
+        assert [line.procedure_code for line in claim.lines] == [
+            "96523"
+        ]  # 96523 only when nothing else is given
         assert claim.diagnosis_codes[0] == "Z45.2"
