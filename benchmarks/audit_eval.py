@@ -4,12 +4,14 @@
 
 For every injected error type that a rule is meant to catch, recall is the share of injected errors
 that a mapped rule flags (on the error's line for line-level errors, anywhere on the claim for claim-level
-ones). False positives: error-severity findings on claims with no injected error and no other real problem
-(the simulator's truth has no rule-based cause of probability >= 0.5 on any line of the claim, e.g. an
-authorization the practice never requested). Per-rule precision is the share of a rule's findings that
-land on a real problem (an injected error the rule is mapped to, or a line whose simulated denial
-probability is at least 0.5). Speed: audit time per claim over the whole run, and for one 10-line claim
-repeated, against a reference measured in the same run (validating the same claim with pydantic).
+ones); injected errors no public rule can see are counted apart (see ``catchable``). False positives:
+error-severity findings on claims with no injected error and no other real problem (the simulator's
+truth has no rule-based cause of probability >= 0.4 on any line of the claim, e.g. an authorization the
+practice never requested or a mistyped authorization number). Per-rule precision is the share of a
+rule's findings that land on a real problem (an injected error the rule is mapped to, or a line with a
+rule-based cause of probability at least 0.4 in the simulator's truth). Speed: audit time per claim over
+the whole run, and for one 10-line claim repeated, against a reference measured in the same run
+(validating the same claim with pydantic).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ CATCHES: dict[str, tuple[str, ...]] = {
 
 
 JZ_REQUIRED = dt.date(2023, 7, 1)
+#: A line has a real problem when the simulator's truth gives it a rule-based cause at least this likely
+#: (a mistyped authorization number is denied 45% of the time: real, though not an injected coder error).
+REAL_PROBLEM = 0.4
 
 
 def catchable(claim: Claim, line_number: int | None, kind: str) -> bool:
@@ -123,7 +128,7 @@ def evaluate(result: SimulationResult, findings: list[list[Finding]]) -> dict[st
         errors_by_claim[index].append((line, kind))
     risky: dict[int, set[int]] = defaultdict(set)  # claim -> lines with a real, rule-catchable problem
     for truth in result.truth:
-        if truth.rule_based and truth.probability >= 0.5:
+        if truth.rule_based and truth.probability >= REAL_PROBLEM:
             risky[truth.claim_index].add(truth.line_number)
     recall: dict[str, dict[str, float | int]] = {}
     for kind, prefixes in CATCHES.items():
