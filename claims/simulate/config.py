@@ -94,4 +94,5 @@ def load_config(path: str | Path | None = None, **overrides: object) -> Simulati
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ClaimsError(f"{path or 'config'}: {where}: {first['msg']}") from e
+        message = first["msg"].removeprefix("Value error, ")
+        raise ClaimsError(f"{path or 'config'}: {where + ': ' if where else ''}{message}") from e

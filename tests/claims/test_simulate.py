@@ -141,3 +141,16 @@ def test_port_flush_visits_are_alone_on_their_day() -> None:
             "96523"
         ]  # 96523 only when nothing else is given
         assert claim.diagnosis_codes[0] == "Z45.2"
+
+
+def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
+    from claims.errors import ClaimsError
+    from claims.simulate import load_config
+
+    bad = tmp_path / "sim.yaml"
+    bad.write_text("claims: 10\ncoder_errors:\n  missing_jw_jz: 2\n")
+    with pytest.raises(ClaimsError, match=r"sim.yaml: coder_errors.missing_jw_jz: Input should be less than"):
+        load_config(bad)
+    with pytest.raises(ClaimsError, match="the period must be longer than 60 days"):
+        load_config(start=dt.date(2025, 1, 1), end=dt.date(2024, 1, 1))
+    assert load_config(None, claims=5).claims == 5
