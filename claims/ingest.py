@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from claims.errors import X12Error
 from claims.join import join_outcomes
@@ -86,8 +86,6 @@ LINE_TABLE_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "label_group": (pa.string(), "the adjustment group of that CARC"),
     "label_denied_amount": (pa.float64(), "dollars adjusted by denial CARCs"),
 }
-
-_CLAIMS_ADAPTER = TypeAdapter(list[Claim])
 
 
 def hash_identifier(value: str, salt: str) -> str:

@@ -19,12 +19,20 @@ from claims import codes
 from claims.reference.datafile import data_file, read_table
 
 __all__ = [
+    "JZ_REQUIRED_FROM",
+    "MEDICARE_JW_JZ_ENFORCED_FROM",
     "Modifier",
     "ModifierCategory",
     "exclusive_modifier_groups",
     "load_modifiers",
     "read_modifiers",
 ]
+
+#: CMS: JZ required on single-dose-container drug lines without waste from this date (optional before).
+#: The same dates are in modifiers.csv (JZ required_from / enforced_from); a test keeps them equal.
+JZ_REQUIRED_FROM = dt.date(2023, 7, 1)
+#: CMS: Medicare claims lacking JW/JZ may be returned as unprocessable from this date.
+MEDICARE_JW_JZ_ENFORCED_FROM = dt.date(2023, 10, 1)
 
 _COLUMNS = (
     "code", "meaning", "category", "effective_from", "effective_to", "required_from", "enforced_from",

@@ -27,9 +27,9 @@ from functools import cache
 
 from claims.enums import ContainerType, DrugClass
 from claims.reference import load_drugs, ndcs_for_hcpcs
+from claims.reference.modifiers import JZ_REQUIRED_FROM
 
 __all__ = [
-    "JZ_REQUIRED_FROM",
     "AdminLine",
     "DrugLine",
     "InfusionEvent",
@@ -38,9 +38,6 @@ __all__ = [
     "choose_vials",
     "drug_lines",
 ]
-
-#: CMS: JZ required on single-dose container drugs without waste from 2023-07-01 (oncology-billing.md 3).
-JZ_REQUIRED_FROM = dt.date(2023, 7, 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from claims.model import Claim
 from claims.policy import PayerPolicy, load_payers
 from claims.reference import ndcs_for_hcpcs
 from claims.reference.datafile import ReferenceDataError, data_file, read_table
+from claims.reference.modifiers import JZ_REQUIRED_FROM
 from claims.reference.unit_limits import load_unit_limits, read_unit_limits, unit_limit
 from claims.samples import make_claim, make_line
 from claims.simulate import SimulationConfig, simulate_practice
@@ -472,7 +473,7 @@ def test_recall_and_false_alarms_on_simulated_claims(
             if kind == "unit_conversion":  # x10 may stay under the limit; /10 and 1 unit under-bill
                 visible = any(line.units > limits.get(line.procedure_code, 10**9) for line in claim.lines)
             if kind == "missing_jw_jz":  # JZ was optional before 2023-07-01
-                visible = claim.service_to >= drug_rules.JZ_REQUIRED_FROM
+                visible = claim.service_to >= JZ_REQUIRED_FROM
             if not visible:
                 skipped[kind] += 1
                 continue

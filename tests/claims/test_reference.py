@@ -543,3 +543,10 @@ def test_public_names_are_exported() -> None:
     for name in ref.__all__:
         assert getattr(ref, name) is not None, name
     assert sorted(ref.__all__) == sorted(set(ref.__all__))
+
+
+def test_jz_dates_in_code_match_the_modifier_table() -> None:
+    from claims.reference.modifiers import JZ_REQUIRED_FROM, MEDICARE_JW_JZ_ENFORCED_FROM
+
+    jz = ref.load_modifiers()["JZ"]
+    assert (jz.required_from, jz.enforced_from) == (JZ_REQUIRED_FROM, MEDICARE_JW_JZ_ENFORCED_FROM)

@@ -35,11 +35,11 @@ from claims.reference import (
     load_ndc_crosswalk,
     ndcs_for_hcpcs,
 )
+from claims.reference.modifiers import JZ_REQUIRED_FROM, MEDICARE_JW_JZ_ENFORCED_FROM
 from claims.reference.unit_limits import load_unit_limits
 
 __all__ = [
     "DELETED_CODES",
-    "JZ_REQUIRED_FROM",
     "MEDICARE_JW_JZ_ENFORCED_FROM",
     "MULTIPLE_DOSE_PRESENTATIONS",
     "NOC_CODES",
@@ -58,10 +58,6 @@ __all__ = [
     "ndc_missing",
 ]
 
-#: CMS: JZ required on single-dose-container drug lines without waste from this date (optional before).
-JZ_REQUIRED_FROM = dt.date(2023, 7, 1)
-#: CMS: Medicare claims lacking JW/JZ may be returned as unprocessable from this date.
-MEDICARE_JW_JZ_ENFORCED_FROM = dt.date(2023, 10, 1)
 #: Not-otherwise-classified drug codes: the line needs the drug name, dose and NDC in its description.
 NOC_CODES = frozenset({"J9999", "J3490", "J3590", "C9399"})
 #: Drug codes that are no longer billable, with what to bill instead (oncology-billing.md 1.1).
