@@ -76,9 +76,9 @@ def decode(data: bytes, source: str) -> str:
 def _read_isa(text: str, start: int, source: str, position: int) -> tuple[Delimiters, list[str], int]:
     """Parse the ISA at ``text[start:]``; return its delimiters, elements and the index after it."""
     if not text.startswith("ISA", start):
-        snippet = text[start : start + 20].splitlines()[0] if text[start:].strip() else ""
+        # The text found is not echoed: a stray file may hold patient data.
         raise X12Error(
-            f"not an X12 interchange (found {snippet!r})",
+            "not an X12 interchange: the text does not start with an ISA segment",
             source=source,
             segment_index=position,
             expected="an ISA segment",

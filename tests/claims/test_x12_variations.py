@@ -133,3 +133,9 @@ def test_remittance_with_a_claim_level_denial(variations_dir: Path) -> None:
     folfox = next(c for r in doc.remittances for c in r.claims if c.claim_id == "FOLFOX0001")
     assert folfox.status_code == "4" and folfox.lines == []
     assert [(a.group.value, a.reason_code) for a in folfox.adjustments] == [("CO", "29")]
+
+
+def test_errors_do_not_echo_the_file(variations_dir: Path) -> None:
+    """A stray document (a patient statement) is refused without repeating its text in the error."""
+    error = _only_error(variations_dir / "not_x12.txt")
+    assert "Patient statement" not in error.one_line()
