@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from claims import codes
 from claims.enums import AdminRole
-from claims.reference.datafile import data_file, read_table
+from claims.reference.datafile import Row, data_file, read_table
 
 __all__ = [
     "AdminCategory",
@@ -97,8 +97,8 @@ def read_admin_codes(path: Traversable | Path) -> Mapping[str, AdminCode]:
     """
     table = read_table(path)
     table.require_columns(_COLUMNS)
-    admin: dict[str, AdminCode] = {}
-    for row in table:
+
+    def build(row: Row) -> AdminCode:
         item = AdminCode(
             code=row.parsed("code", _hcpcs, "a CPT/HCPCS code"),
             description=row.text("description"),
@@ -117,11 +117,11 @@ def read_admin_codes(path: Traversable | Path) -> Mapping[str, AdminCode]:
             revenue_code=row.parsed("revenue_code", _revenue_code, "a four-digit revenue code"),
             notes=row.optional_text("notes"),
         )
-        if item.code in admin:
-            raise row.error("code", f"duplicate code {item.code}")
         if item.needs_primary and not item.allowed_primaries:
             raise row.error("allowed_primaries", f"a {item.role} code must list its allowed primary codes")
-        admin[item.code] = item
+        return item
+
+    admin = table.by_code(build)
     for row in table:
         for primary in admin[row.text("code")].allowed_primaries:
             if primary not in admin:

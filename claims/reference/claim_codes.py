@@ -14,7 +14,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 
-from claims.reference.datafile import data_file, read_table
+from claims.reference.datafile import Row, data_file, read_table
 
 __all__ = [
     "BillType",
@@ -68,27 +68,25 @@ def read_places_of_service(path: Traversable | Path) -> Mapping[str, PlaceOfServ
     """Parse a place-of-service file into code -> :class:`PlaceOfService`."""
     table = read_table(path)
     table.require_columns(("code", "name", "setting", "facility_rate", "notes"))
-    out: dict[str, PlaceOfService] = {}
-    for row in table:
-        item = PlaceOfService(
-            code=row.parsed("code", _digits(2), "a two-digit code"),
-            name=row.text("name"),
-            setting=row.text("setting"),
-            facility_rate=row.boolean("facility_rate"),
-            notes=row.optional_text("notes"),
+    return MappingProxyType(
+        table.by_code(
+            lambda row: PlaceOfService(
+                code=row.parsed("code", _digits(2), "a two-digit code"),
+                name=row.text("name"),
+                setting=row.text("setting"),
+                facility_rate=row.boolean("facility_rate"),
+                notes=row.optional_text("notes"),
+            )
         )
-        if item.code in out:
-            raise row.error("code", f"duplicate code {item.code}")
-        out[item.code] = item
-    return MappingProxyType(out)
+    )
 
 
 def read_bill_types(path: Traversable | Path) -> Mapping[str, BillType]:
     """Parse a type-of-bill file into code -> :class:`BillType` (checks code = facility type + frequency)."""
     table = read_table(path)
     table.require_columns(("code", "facility_type", "facility", "frequency", "frequency_meaning", "notes"))
-    out: dict[str, BillType] = {}
-    for row in table:
+
+    def build(row: Row) -> BillType:
         item = BillType(
             code=row.parsed("code", _digits(4), "a four-digit type of bill"),
             facility_type=row.parsed("facility_type", _digits(3), "three digits (013, 085)"),
@@ -101,29 +99,26 @@ def read_bill_types(path: Traversable | Path) -> Mapping[str, BillType]:
             raise row.error(
                 "code", f"expected facility_type + frequency = {item.facility_type + item.frequency}"
             )
-        if item.code in out:
-            raise row.error("code", f"duplicate code {item.code}")
-        out[item.code] = item
-    return MappingProxyType(out)
+        return item
+
+    return MappingProxyType(table.by_code(build))
 
 
 def read_revenue_codes(path: Traversable | Path) -> Mapping[str, RevenueCode]:
     """Parse a revenue-code file into code -> :class:`RevenueCode`."""
     table = read_table(path)
     table.require_columns(("code", "name", "typical_use", "hcpcs_required", "notes"))
-    out: dict[str, RevenueCode] = {}
-    for row in table:
-        item = RevenueCode(
-            code=row.parsed("code", _digits(4), "a four-digit revenue code"),
-            name=row.text("name"),
-            typical_use=row.optional_text("typical_use"),
-            hcpcs_required=row.boolean("hcpcs_required"),
-            notes=row.optional_text("notes"),
+    return MappingProxyType(
+        table.by_code(
+            lambda row: RevenueCode(
+                code=row.parsed("code", _digits(4), "a four-digit revenue code"),
+                name=row.text("name"),
+                typical_use=row.optional_text("typical_use"),
+                hcpcs_required=row.boolean("hcpcs_required"),
+                notes=row.optional_text("notes"),
+            )
         )
-        if item.code in out:
-            raise row.error("code", f"duplicate code {item.code}")
-        out[item.code] = item
-    return MappingProxyType(out)
+    )
 
 
 @cache

@@ -30,7 +30,7 @@ from enum import StrEnum
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from claims.errors import ClaimsError
 
@@ -55,6 +55,14 @@ _EFFECTIVE = re.compile(
 )
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
+
+
+class _HasCode(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+_Keyed = TypeVar("_Keyed", bound=_HasCode)
 
 
 class ReferenceDataError(ClaimsError):
@@ -214,6 +222,16 @@ class DataTable:
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows)
+
+    def by_code(self, build: Callable[[Row], _Keyed], *, what: str = "code") -> dict[str, _Keyed]:
+        """``build`` every row into an item with a ``code``; a code seen twice is an error naming its row."""
+        items: dict[str, _Keyed] = {}
+        for row in self.rows:
+            item = build(row)
+            if item.code in items:
+                raise row.error("code", f"duplicate {what} {item.code}")
+            items[item.code] = item
+        return items
 
     def require_columns(self, columns: Sequence[str]) -> None:
         """Fail unless every name in ``columns`` is in the header."""

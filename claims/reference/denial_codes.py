@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from claims.enums import AdjustmentGroup, DenialCategory
-from claims.reference.datafile import data_file, read_table
+from claims.reference.datafile import Row, data_file, read_table
 
 __all__ = [
     "Carc",
@@ -76,8 +76,8 @@ def read_carcs(path: Traversable | Path) -> Mapping[str, Carc]:
     """Parse a CARC file into code -> :class:`Carc`."""
     table = read_table(path)
     table.require_columns(_CARC_COLUMNS)
-    carcs: dict[str, Carc] = {}
-    for row in table:
+
+    def build(row: Row) -> Carc:
         item = Carc(
             code=row.text("code"),
             meaning=row.text("meaning"),
@@ -91,29 +91,27 @@ def read_carcs(path: Traversable | Path) -> Mapping[str, Carc]:
         )
         if not item.typical_groups:
             raise row.error("typical_group", "expected at least one group code")
-        if item.code in carcs:
-            raise row.error("code", f"duplicate CARC {item.code}")
-        carcs[item.code] = item
-    return MappingProxyType(carcs)
+        return item
+
+    return MappingProxyType(table.by_code(build, what="CARC"))
 
 
 def read_rarcs(path: Traversable | Path) -> Mapping[str, Rarc]:
     """Parse a RARC file into code -> :class:`Rarc`."""
     table = read_table(path)
     table.require_columns(_RARC_COLUMNS)
-    rarcs: dict[str, Rarc] = {}
-    for row in table:
-        item = Rarc(
-            code=row.text("code"),
-            meaning=row.text("meaning"),
-            category_hint=row.optional_enum("category_hint", DenialCategory),
-            typical_carcs=row.items("typical_carcs"),
-            notes=row.optional_text("notes"),
+    return MappingProxyType(
+        table.by_code(
+            lambda row: Rarc(
+                code=row.text("code"),
+                meaning=row.text("meaning"),
+                category_hint=row.optional_enum("category_hint", DenialCategory),
+                typical_carcs=row.items("typical_carcs"),
+                notes=row.optional_text("notes"),
+            ),
+            what="RARC",
         )
-        if item.code in rarcs:
-            raise row.error("code", f"duplicate RARC {item.code}")
-        rarcs[item.code] = item
-    return MappingProxyType(rarcs)
+    )
 
 
 @cache

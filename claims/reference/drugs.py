@@ -189,12 +189,7 @@ def read_drugs(
     table = read_table(path)
     table.require_columns(_DRUG_COLUMNS)
     limits = payment_limits or {}
-    drugs: dict[str, Drug] = {}
-    for row in table:
-        drug = _drug(row, limits)
-        if drug.code in drugs:
-            raise row.error("code", f"duplicate code {drug.code}")
-        drugs[drug.code] = drug
+    drugs = table.by_code(lambda row: _drug(row, limits))
     _check_biosimilars(table, drugs)
     return MappingProxyType(drugs)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from claims import codes
-from claims.reference.datafile import data_file, read_table
+from claims.reference.datafile import Row, data_file, read_table
 
 __all__ = [
     "JZ_REQUIRED_FROM",
@@ -84,8 +84,8 @@ def read_modifiers(path: Traversable | Path) -> Mapping[str, Modifier]:
     """Parse a modifier file into code -> :class:`Modifier`."""
     table = read_table(path)
     table.require_columns(_COLUMNS)
-    modifiers: dict[str, Modifier] = {}
-    for row in table:
+
+    def build(row: Row) -> Modifier:
         item = Modifier(
             code=row.parsed("code", _modifier, "a two-character modifier"),
             meaning=row.text("meaning"),
@@ -98,14 +98,13 @@ def read_modifiers(path: Traversable | Path) -> Mapping[str, Modifier]:
             applies_to=row.optional_text("applies_to"),
             notes=row.optional_text("notes"),
         )
-        if item.code in modifiers:
-            raise row.error("code", f"duplicate modifier {item.code}")
         if item.effective_from and item.effective_to and item.effective_to < item.effective_from:
             raise row.error("effective_to", "ends before effective_from")
         if item.required_from and item.enforced_from and item.enforced_from < item.required_from:
             raise row.error("enforced_from", "earlier than required_from")
-        modifiers[item.code] = item
-    return MappingProxyType(modifiers)
+        return item
+
+    return MappingProxyType(table.by_code(build, what="modifier"))
 
 
 @cache

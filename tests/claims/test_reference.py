@@ -550,3 +550,15 @@ def test_jz_dates_in_code_match_the_modifier_table() -> None:
 
     jz = ref.load_modifiers()["JZ"]
     assert (jz.required_from, jz.enforced_from) == (JZ_REQUIRED_FROM, MEDICARE_JW_JZ_ENFORCED_FROM)
+
+
+def test_a_code_listed_twice_is_an_error_naming_its_row(tmp_path: Path) -> None:
+    lines = (DATA_DIR / "modifiers.csv").read_text(encoding="utf-8").splitlines()
+    jz = next(line for line in lines if line.startswith("JZ,"))
+    path = tmp_path / "modifiers.csv"
+    path.write_text("\n".join([*lines, jz]) + "\n", encoding="utf-8")
+    with pytest.raises(
+        ReferenceDataError,
+        match=r"modifiers\.csv, row \d+ \(line \d+\), column 'code'.*duplicate modifier JZ",
+    ):
+        ref.modifiers.read_modifiers(path)
