@@ -26,10 +26,21 @@ from pydantic import ValidationError
 from claims.errors import X12Error
 from claims.join import join_outcomes
 from claims.label import label_line
-from claims.model import Claim, Remittance
+from claims.model import Claim, ClaimLine, Remittance
 from claims.x12.reader import read_x12
 
-__all__ = ["LINE_TABLE_COLUMNS", "IngestResult", "expand_paths", "hash_identifier", "ingest", "line_table"]
+__all__ = [
+    "LINE_TABLE_COLUMNS",
+    "SUBMITTED_COLUMNS",
+    "IngestResult",
+    "claim_values",
+    "expand_paths",
+    "hash_identifier",
+    "ingest",
+    "line_table",
+    "line_values",
+    "submitted_columns",
+]
 
 #: Column name -> (Arrow type, meaning). The Parquet file has exactly these columns, in this order.
 LINE_TABLE_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
@@ -41,6 +52,7 @@ LINE_TABLE_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "payer_name": (pa.string(), "payer name"),
     "plan_type": (pa.string(), "medicare, medicare_advantage, medicaid or commercial (SBR09)"),
     "patient_key": (pa.string(), "salted SHA-256 of the member id and relationship (never the id itself)"),
+    "member_key": (pa.string(), "salted SHA-256 of the member id alone (matches authorizations.member_key)"),
     "patient_age": (pa.int16(), "age in whole years at the first service date, capped at 90"),
     "patient_sex": (pa.string(), "F, M or U"),
     "is_dependent": (pa.bool_(), "the patient is not the subscriber (2000C loop)"),
@@ -91,6 +103,85 @@ LINE_TABLE_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
 def hash_identifier(value: str, salt: str) -> str:
     """Salted SHA-256 (hex, 16 characters) of an identifier, for joining without storing it."""
     return hashlib.sha256(f"{salt}\x1f{value}".encode()).hexdigest()[:16]
+
+
+def claim_values(claim: Claim, source: str, *, salt: str) -> dict[str, Any]:
+    """The claim-level columns of the line table for ``claim`` (identifiers hashed with ``salt``)."""
+    patient = claim.patient
+    first_date = claim.service_from
+    age = (
+        first_date.year
+        - patient.birth_date.year
+        - ((first_date.month, first_date.day) < (patient.birth_date.month, patient.birth_date.day))
+    )
+    return {
+        "claim_id": claim.claim_id,
+        "source_file": source,
+        "form": claim.form.value,
+        "frequency_code": claim.frequency_code,
+        "payer_id": claim.payer.payer_id,
+        "payer_name": claim.payer.name,
+        "plan_type": claim.payer.plan_type.value,
+        "patient_key": hash_identifier(
+            f"{patient.member_id}|{patient.relationship}|{patient.birth_date}", salt
+        ),
+        "member_key": hash_identifier(patient.member_id, salt),
+        "patient_age": min(age, 90),
+        "patient_sex": patient.sex.value,
+        "is_dependent": claim.subscriber is not None,
+        "billing_npi": claim.billing_provider.npi,
+        "rendering_npi": claim.rendering_provider.npi if claim.rendering_provider else None,
+        "place_of_service": claim.place_of_service,
+        "type_of_bill": claim.type_of_bill,
+        "diagnoses": "|".join(claim.diagnosis_codes),
+        "principal_diagnosis": claim.diagnosis_codes[0],
+        "condition_codes": "|".join(claim.condition_codes),
+        "clinical_trial_number": claim.clinical_trial_number,
+        "claim_prior_authorization": claim.prior_authorization,
+        "submission_date": claim.submission_date,
+        "claim_service_from": claim.service_from,
+        "claim_service_to": claim.service_to,
+        "claim_total_charge": float(claim.total_charge),
+        "claim_line_count": len(claim.lines),
+    }
+
+
+def line_values(line: ClaimLine) -> dict[str, Any]:
+    """The line-level columns of the line table for ``line`` (money and units as floats)."""
+    return {
+        "line_number": line.line_number,
+        "procedure_code": line.procedure_code,
+        "modifiers": "|".join(line.modifiers),
+        "units": float(line.units),
+        "line_charge": float(line.charge),
+        "service_date": line.service_date,
+        "diagnosis_pointers": "|".join(str(p) for p in line.diagnosis_pointers),
+        "revenue_code": line.revenue_code,
+        "ndc": line.ndc,
+        "ndc_quantity": float(line.ndc_quantity) if line.ndc_quantity is not None else None,
+        "ndc_unit": line.ndc_unit.value if line.ndc_unit else None,
+        "line_prior_authorization": line.prior_authorization,
+        "line_control_number": line.control_number,
+    }
+
+
+#: The columns known when the claim is submitted (the line table without ``outcome_*`` and ``label_*``).
+SUBMITTED_COLUMNS: tuple[str, ...] = tuple(
+    c for c in LINE_TABLE_COLUMNS if not c.startswith(("outcome_", "label_"))
+)
+
+
+def submitted_columns(claims: Sequence[Claim], *, salt: str, source: str = "") -> dict[str, list[Any]]:
+    """The submitted columns (:data:`SUBMITTED_COLUMNS`) of ``claims``, one entry per line, as lists."""
+    cols: dict[str, list[Any]] = {name: [] for name in SUBMITTED_COLUMNS}
+    for claim in claims:
+        values = claim_values(claim, source, salt=salt)
+        for line in claim.lines:
+            for key, value in values.items():
+                cols[key].append(value)
+            for key, value in line_values(line).items():
+                cols[key].append(value)
+    return cols
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -209,58 +300,12 @@ def line_table(result: IngestResult, *, salt: str) -> tuple[pa.Table, dict[str, 
     unknown_carcs: Counter[str] = Counter()
     categories: Counter[str] = Counter()
     for index, (claim, source) in enumerate(zip(result.claims, result.claim_sources, strict=True)):
-        patient = claim.patient
-        first_date = claim.service_from
-        age = (
-            first_date.year
-            - patient.birth_date.year
-            - ((first_date.month, first_date.day) < (patient.birth_date.month, patient.birth_date.day))
-        )
-        claim_values = {
-            "claim_id": claim.claim_id,
-            "source_file": source,
-            "form": claim.form.value,
-            "frequency_code": claim.frequency_code,
-            "payer_id": claim.payer.payer_id,
-            "payer_name": claim.payer.name,
-            "plan_type": claim.payer.plan_type.value,
-            "patient_key": hash_identifier(
-                f"{patient.member_id}|{patient.relationship}|{patient.birth_date}", salt
-            ),
-            "patient_age": min(age, 90),
-            "patient_sex": patient.sex.value,
-            "is_dependent": claim.subscriber is not None,
-            "billing_npi": claim.billing_provider.npi,
-            "rendering_npi": claim.rendering_provider.npi if claim.rendering_provider else None,
-            "place_of_service": claim.place_of_service,
-            "type_of_bill": claim.type_of_bill,
-            "diagnoses": "|".join(claim.diagnosis_codes),
-            "principal_diagnosis": claim.diagnosis_codes[0],
-            "condition_codes": "|".join(claim.condition_codes),
-            "clinical_trial_number": claim.clinical_trial_number,
-            "claim_prior_authorization": claim.prior_authorization,
-            "submission_date": claim.submission_date,
-            "claim_service_from": claim.service_from,
-            "claim_service_to": claim.service_to,
-            "claim_total_charge": float(claim.total_charge),
-            "claim_line_count": len(claim.lines),
-        }
+        values = claim_values(claim, source, salt=salt)
         for line in claim.lines:
-            for key, value in claim_values.items():
+            for key, value in values.items():
                 cols[key].append(value)
-            cols["line_number"].append(line.line_number)
-            cols["procedure_code"].append(line.procedure_code)
-            cols["modifiers"].append("|".join(line.modifiers))
-            cols["units"].append(float(line.units))
-            cols["line_charge"].append(float(line.charge))
-            cols["service_date"].append(line.service_date)
-            cols["diagnosis_pointers"].append("|".join(str(p) for p in line.diagnosis_pointers))
-            cols["revenue_code"].append(line.revenue_code)
-            cols["ndc"].append(line.ndc)
-            cols["ndc_quantity"].append(float(line.ndc_quantity) if line.ndc_quantity is not None else None)
-            cols["ndc_unit"].append(line.ndc_unit.value if line.ndc_unit else None)
-            cols["line_prior_authorization"].append(line.prior_authorization)
-            cols["line_control_number"].append(line.control_number)
+            for key, value in line_values(line).items():
+                cols[key].append(value)
             match = join.matches.get((index, line.line_number))
             if match is None:
                 for key in LINE_TABLE_COLUMNS:

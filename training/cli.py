@@ -259,13 +259,128 @@ def simulate_command(
     )
 
 
+def _training_setup(config: Path | None, profile: str, profiles: Path | None) -> tuple[Any, Any]:
+    from training.config import ConfigError, load_config, load_profile
+
+    try:
+        return load_config(config), load_profile(profile, profiles)
+    except ConfigError as e:
+        err_console.print(f"[red]error[/red]: {e}")
+        raise typer.Exit(2) from None
+
+
+def _metrics_table(title: str, metrics: dict[str, dict[str, float]]) -> Table:
+    from training.evaluate import summary_rows  # noqa: F401  (same headline columns as the model card)
+
+    columns = (
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "ece",
+        "recall_at_90_precision",
+        "lift_top10",
+        "denied_dollars_top10",
+    )
+    table = Table(title=title)
+    table.add_column("scorer")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for scorer, values in metrics.items():
+        table.add_row(scorer, *(f"{values[c]:.4f}" if c in values else "" for c in columns))
+    return table
+
+
+@app.command("train")
+def train_command(
+    data: Annotated[
+        Path, typer.Option(help="Data folder: lines.parquet (+ outcomes, authorizations, truth).")
+    ],
+    config: Annotated[
+        Path | None, typer.Option(help="Training config YAML (default: the packaged one).")
+    ] = None,
+    profile: Annotated[str, typer.Option(help="Profile name: tracking URI and model name.")] = "local",
+    profiles: Annotated[Path | None, typer.Option(help="Profiles YAML (default: the packaged one).")] = None,
+    promote: Annotated[bool, typer.Option(help="Make it champion if it beats the current one.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+) -> None:
+    """Train LightGBM on a data folder, evaluate it against baselines (and the oracle), log it to MLflow."""
+    from training.dataset import DataError
+    from training.train import train_model
+
+    settings, where = _training_setup(config, profile, profiles)
+    try:
+        with console.status("training") as status:
+            result = train_model(data, settings, where, promote=promote, progress=lambda m: status.update(m))
+    except DataError as e:
+        err_console.print(f"[red]error[/red]: {e}")
+        raise typer.Exit(2) from None
+    evaluation = result.evaluation
+    summary = {
+        "model": {"name": result.registered.name, "version": result.registered.version,
+                  "run_id": result.registered.run_id},
+        "promoted": result.promoted,
+        "promotion": result.promotion_reason,
+        "split": result.split,
+        "metrics": evaluation.metrics,
+        "ratios": evaluation.ratios(),
+        "reason_top1_accuracy": evaluation.reason_accuracy,
+        "capacity": result.capacity,
+        "timings_s": {k: round(v, 2) for k, v in result.timings.items()},
+    }  # fmt: skip
+    if as_json:
+        print(json.dumps(summary, default=float))
+        return
+    console.print(_metrics_table("test period: model vs baselines vs oracle", evaluation.metrics))
+    ratios = evaluation.ratios()
+    if ratios:
+        console.print(
+            f"ROC-AUC / oracle {ratios['roc_auc_vs_oracle']:.4f}, PR-AUC / oracle {ratios['pr_auc_vs_oracle']:.4f}"
+        )
+    if evaluation.reason_accuracy is not None:
+        console.print(f"reason top-1 accuracy on denied lines: {evaluation.reason_accuracy:.4f}")
+    console.print(
+        f"registered [bold]{result.registered.name}[/bold] version {result.registered.version} "
+        f"(alias challenger; run {result.registered.run_id}); "
+        + ("[green]promoted to champion[/green]" if result.promoted else "not promoted")
+        + f": {result.promotion_reason}"
+    )
+
+
+@app.command("evaluate")
+def evaluate_command(
+    data: Annotated[Path, typer.Option(help="Data folder to evaluate on (its test period).")],
+    model: Annotated[str, typer.Option(help="Model URI, e.g. models:/oncology-denials@champion.")],
+    config: Annotated[Path | None, typer.Option(help="Training config YAML (for the split).")] = None,
+    profile: Annotated[str, typer.Option(help="Profile name (tracking URI).")] = "local",
+    profiles: Annotated[Path | None, typer.Option(help="Profiles YAML.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout, for scripts.")] = False,
+) -> None:
+    """Evaluate a registered model on a data folder's test period, beside the baselines (and the oracle)."""
+    from training.dataset import DataError
+    from training.tracking import TrackingError
+    from training.train import evaluate_registered
+
+    settings, where = _training_setup(config, profile, profiles)
+    try:
+        evaluation = evaluate_registered(model, data, where, settings)
+    except (DataError, TrackingError) as e:
+        err_console.print(f"[red]error[/red]: {e}")
+        raise typer.Exit(2) from None
+    if as_json:
+        payload = {"model": model, "metrics": evaluation.metrics, "ratios": evaluation.ratios(),
+                   "reason_top1_accuracy": evaluation.reason_accuracy}  # fmt: skip
+        print(json.dumps(payload, default=float))
+        return
+    console.print(_metrics_table(f"{model} on the test period of {data}", evaluation.metrics))
+
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Folder for the demo's files and outputs.")] = Path("data/demo"),
     claims: Annotated[int, typer.Option(help="Claims to simulate.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
-    """The main job at this stage: simulate a practice as real X12, check the files, ingest them."""
+    """The main job: simulate a practice as real X12, check and ingest the files, train a first champion."""
     from claims.simulate import SimulationConfig, simulate_practice, write_simulation
 
     settings = SimulationConfig(claims=claims, seed=seed)
@@ -281,9 +396,13 @@ def demo_command(
     ingest_command(
         claims=claim_files, out=out / "ingested", remits=sorted(x12.glob("*.835")), salt=settings.id_salt
     )
+    train_command(data=out / "simulated", promote=True)
+    store = out / "simulated" / "mlflow" / "mlflow.db"
     console.print(
         f"[bold]demo done[/bold]: the labeled line table is {out / 'ingested' / 'lines.parquet'}; "
-        f"the simulator's ground truth is {out / 'simulated' / 'truth.parquet'}"
+        f"the simulator's ground truth is {out / 'simulated' / 'truth.parquet'}; the model is "
+        f"models:/oncology-denials@champion in the MLflow store {store} "
+        f"(`.venv/bin/mlflow ui --backend-store-uri sqlite:///{store.resolve()}`)"
     )
 
 

@@ -1,0 +1,479 @@
+"""``LineFeatureBuilder``: claim lines (the line table plus context) -> the feature matrix.
+
+One implementation serves a million training lines and one 10-line claim at scoring time. It is array
+code: every string column is factorized once and the per-value work (parsing modifiers, diagnoses, code
+attributes) runs once per *distinct* value, then is gathered back with integer indexing; claim-level
+counts use ``np.bincount`` over claim indices. Reference tables (drugs, payment limits, unit limits, NDC
+crosswalk, administration codes) are indexed into dicts and arrays at ``fit``. The scikit-learn face is
+thin: ``fit``/``transform`` take a DataFrame; :meth:`LineFeatureBuilder.transform_columns` takes plain
+column lists (what the scoring service builds from claims) and runs the same code.
+
+Inputs are the submitted columns of the line table (:data:`claims.ingest.SUBMITTED_COLUMNS`) and the
+context columns (:data:`features.context.CONTEXT_COLUMNS`). ``fit`` also reads ``label_denied``,
+``label_category`` and ``outcome_received_date`` of the training rows, only to build the point-in-time
+history (:mod:`features.history`); ``transform`` never reads an outcome column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from claims.enums import DrugClass
+from claims.reference import load_admin_codes, load_drugs, load_ndc_crosswalk, payment_limit, unit_limit
+from features.catalogue import MODIFIER_FLAGS, FeatureSpec, catalogue
+from features.context import AUTH_STATUSES, rule_ids
+from features.history import PointInTimeRates, key_codes, smoothed_rate
+
+__all__ = ["INPUT_COLUMNS", "LABEL_COLUMNS", "LineFeatureBuilder", "column_days"]
+
+#: The columns ``transform`` reads.
+INPUT_COLUMNS: tuple[str, ...] = (
+    "claim_id", "submission_date", "form", "frequency_code", "payer_id", "plan_type", "patient_age",
+    "is_dependent", "place_of_service", "type_of_bill", "diagnoses", "principal_diagnosis", "condition_codes",
+    "clinical_trial_number", "claim_prior_authorization", "claim_service_from", "claim_service_to",
+    "claim_total_charge", "claim_line_count", "line_number", "procedure_code", "modifiers", "units",
+    "line_charge", "service_date", "revenue_code", "ndc", "line_prior_authorization",
+    "audit_rules", "audit_errors", "auth_status",
+)  # fmt: skip
+
+#: What ``fit`` reads besides the inputs, for the point-in-time history only.
+LABEL_COLUMNS: tuple[str, ...] = ("label_denied", "label_category", "outcome_received_date")
+
+_EM_CODES = frozenset(
+    {"99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215", "G0463"}
+)
+_INVESTIGATIONAL = frozenset({"J9999", "J3490", "J3590", "C9399"})
+_ROLES = ("initial", "add_on", "concurrent", "standalone")
+_CLASSES = tuple(c.value for c in DrugClass)
+_EPOCH = dt.date(1970, 1, 1)
+_FIRST_QUARTER = 2020 * 4  # payment limits are tabulated per quarter from 2020Q1 ...
+_QUARTERS = 12 * 4  # ... to 2031Q4 (the loader interpolates and holds the ends)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _text(value: Any) -> str:
+    return "" if _is_missing(value) else str(value)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes (first-appearance order) and the distinct values; missing values are one value."""
+    if len(values) > 64:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return codes.astype(np.int64, copy=False), list(uniques)
+    seen: dict[Any, int] = {}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values):
+        key = None if _is_missing(value) else value
+        out[i] = seen.setdefault(key, len(seen))
+    return out, list(seen)
+
+
+def _per_value(values: np.ndarray, function: Callable[[Any], Any], width: int = 0) -> np.ndarray:
+    """``function`` of each value, computed once per distinct value (float64; 2-D when ``width``)."""
+    codes, uniques = _factorize(values)
+    table = np.array([function(None if _is_missing(u) else u) for u in uniques], dtype=np.float64)
+    if width and table.size == 0:
+        table = table.reshape(0, width)
+    return table[codes] if len(uniques) else np.zeros((len(values), width) if width else len(values))
+
+
+def column_days(values: np.ndarray) -> np.ndarray:
+    """Day numbers since 1970-01-01 (float, NaN when missing) of dates, datetimes or datetime64 values."""
+    if np.issubdtype(values.dtype, np.datetime64):
+        days = values.astype("datetime64[D]")
+        out = days.astype(np.int64).astype(np.float64)
+        out[np.isnat(days)] = np.nan
+        return out
+
+    def day(value: Any) -> float:
+        if value is None or value is pd.NaT:
+            return math.nan
+        if isinstance(value, pd.Timestamp | dt.datetime):
+            value = value.date()
+        return float((value - _EPOCH).days)
+
+    return _per_value(values, day)
+
+
+class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Claim lines -> float32 feature matrix (columns: :meth:`get_feature_names_out`).
+
+    ``min_code_count``: codes seen fewer times in training share one "other" category.
+    ``history_weight``: pseudo-count of the smoothing of history rates toward their prior.
+
+    >>> builder = LineFeatureBuilder().fit(train_frame)  # doctest: +SKIP
+    >>> matrix = builder.transform(lines_frame)  # doctest: +SKIP
+    """
+
+    def __init__(self, min_code_count: int = 20, history_weight: float = 30.0) -> None:
+        self.min_code_count = min_code_count
+        self.history_weight = history_weight
+
+    # --- fitting ------------------------------------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> LineFeatureBuilder:
+        missing = [c for c in INPUT_COLUMNS if c not in X.columns]
+        if missing:
+            raise ValueError(f"the line table lacks the columns {', '.join(missing)}")
+        self.rule_ids_ = rule_ids()
+        self.specs_ = catalogue(self.rule_ids_)
+        self.feature_names_in_ = np.array(INPUT_COLUMNS, dtype=object)
+        self.n_features_in_ = len(INPUT_COLUMNS)
+        codes = X["procedure_code"].astype(object).to_numpy()
+        counts = Counter(codes.tolist())
+        self.vocabularies_: dict[str, dict[str, int]] = {
+            "procedure_code": _vocabulary(c for c, n in counts.items() if n >= self.min_code_count),
+            "drug_class": _vocabulary(_CLASSES),
+            "admin_role": _vocabulary(_ROLES),
+            "auth_status": _vocabulary(AUTH_STATUSES),
+        }
+        for column in ("payer_id", "plan_type", "place_of_service", "type_of_bill", "revenue_code"):
+            self.vocabularies_[column] = _vocabulary(
+                v for v in pd.unique(X[column].astype(object).to_numpy()) if not _is_missing(v)
+            )
+        self.vocabularies_["neoplasm_site"] = _vocabulary(
+            {_neoplasm_site(_text(d)) for d in pd.unique(X["diagnoses"].astype(object).to_numpy())} - {""}
+        )
+        units = X["units"].to_numpy(dtype=np.float64)
+        waste = _per_value(X["modifiers"].astype(object).to_numpy(), lambda m: "JW" in _text(m).split("|"))
+        typical = pd.Series(units[waste == 0]).groupby(codes[waste == 0]).median()
+        self.typical_units_: dict[str, float] = {str(k): float(v) for k, v in typical.items()}
+        self._fit_reference()
+        self._fit_history(X)
+        return self
+
+    def _fit_reference(self) -> None:
+        drugs = load_drugs()
+        admin = load_admin_codes()
+        self.drug_rows_: dict[str, int] = {code: i for i, code in enumerate(sorted(drugs))}
+        limits = np.full((len(self.drug_rows_), _QUARTERS), np.nan)
+        for code, row in self.drug_rows_.items():
+            for q in range(_QUARTERS):
+                year, quarter = divmod(_FIRST_QUARTER + q, 4)
+                value = payment_limit(code, dt.date(year, quarter * 3 + 1, 1))
+                if value is not None:
+                    limits[row, q] = float(value)
+        self.payment_limits_ = limits
+        self.code_attributes_: dict[str, tuple[float, ...]] = {}
+        for code in {*drugs, *admin, *_EM_CODES}:
+            self.code_attributes_[code] = self._attributes(code)
+        self.ndc_hcpcs_: dict[str, str] = {ndc: p.hcpcs for ndc, p in load_ndc_crosswalk().items()}
+        self.label_families_: dict[str, tuple[str, ...]] = {
+            code: d.icd10_families
+            for code, d in drugs.items()
+            if d.complex_administration and d.icd10_families
+        }
+
+    def _attributes(self, code: str) -> tuple[float, ...]:
+        """(is_drug, drug class, single_dose, admin role, is_em, unit limit, drug row, investigational)."""
+        drug = load_drugs().get(code)
+        admin = load_admin_codes().get(code)
+        limit = unit_limit(code)
+        return (
+            float(drug is not None),
+            float(self.vocabularies_["drug_class"].get(drug.drug_class.value, 0)) if drug else 0.0,
+            float(drug is not None and drug.needs_waste_modifier),
+            float(self.vocabularies_["admin_role"].get(admin.role.value, 0)) if admin else 0.0,
+            float(code in _EM_CODES),
+            float(limit) if limit else math.nan,
+            float(self.drug_rows_[code]) if drug else -1.0,
+            float(code in _INVESTIGATIONAL),
+        )
+
+    def _history_keys(self, payer: np.ndarray, code: np.ndarray) -> dict[str, np.ndarray]:
+        attributes = self._code_table(code)
+        kind = np.where(attributes[:, 0] > 0, attributes[:, 1], -1 - attributes[:, 3] - 10 * attributes[:, 4])
+        payer_codes = key_codes(payer, self.history_payers_)
+        code_codes = key_codes(code, self.history_codes_)
+        n_codes = len(self.history_codes_) + 1
+        return {
+            "payer": payer_codes,
+            "payer_code": np.where(
+                (payer_codes >= 0) & (code_codes >= 0), payer_codes * n_codes + code_codes, -1
+            ),
+            "payer_class": np.where(payer_codes >= 0, payer_codes * 64 + (kind.astype(np.int64) + 32), -1),
+        }
+
+    def _fit_history(self, X: pd.DataFrame) -> None:
+        labeled = (
+            X["label_denied"].notna().to_numpy().copy() if "label_denied" in X else np.zeros(len(X), bool)
+        )
+        if "outcome_received_date" in X:
+            received = column_days(X["outcome_received_date"].to_numpy())
+            labeled &= ~np.isnan(received)
+        else:
+            received = np.zeros(len(X))
+        payer = X["payer_id"].astype(object).to_numpy()
+        code = X["procedure_code"].astype(object).to_numpy()
+        self.history_payers_ = _vocabulary(pd.unique(payer), start=0)
+        self.history_codes_ = _vocabulary(pd.unique(code), start=0)
+        denied = X["label_denied"].to_numpy()[labeled].astype(np.float64) if labeled.any() else np.zeros(0)
+        category = X["label_category"].astype(object).to_numpy()[labeled] if labeled.any() else np.zeros(0)
+        self.prior_rate_ = float(denied.mean()) if len(denied) else 0.1
+        auth = (category == "authorization").astype(np.float64)
+        self.prior_auth_rate_ = float(auth.mean()) if len(auth) else 0.01
+        keys = self._history_keys(payer[labeled], code[labeled])
+        days = received[labeled]
+        self.history_: dict[str, PointInTimeRates] = {
+            name: PointInTimeRates().fit(k, days, denied) for name, k in keys.items()
+        }
+        self.history_["payer_code_auth"] = PointInTimeRates().fit(keys["payer_code"], days, auth)
+
+    # --- transforming -------------------------------------------------------------------------------------
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array([s.name for s in self.specs_], dtype=object)
+
+    @property
+    def categorical_features_(self) -> list[int]:
+        """Indices of the categorical features (integer codes, 0 = other/unknown)."""
+        return [i for i, s in enumerate(self.specs_) if s.categorical]
+
+    @property
+    def feature_specs_(self) -> list[FeatureSpec]:
+        return list(self.specs_)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in INPUT_COLUMNS if c not in X.columns]
+        if missing:
+            raise ValueError(f"the line table lacks the columns {', '.join(missing)}")
+        columns = {}
+        for name in INPUT_COLUMNS:
+            series = X[name]
+            columns[name] = (
+                series.to_numpy() if series.dtype.kind in "fiubM" else series.astype(object).to_numpy()
+            )
+        return self._transform(columns)
+
+    def transform_columns(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
+        """The same matrix from plain column lists (e.g. :func:`claims.ingest.submitted_columns` plus the
+        context columns): no DataFrame on the scoring path."""
+        arrays: dict[str, np.ndarray] = {}
+        for name in INPUT_COLUMNS:
+            values = columns[name]
+            if name in _FLOAT_COLUMNS:
+                arrays[name] = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+            else:
+                array = np.empty(len(values), dtype=object)
+                array[:] = list(values)
+                arrays[name] = array
+        return self._transform(arrays)
+
+    def _code_table(self, codes: np.ndarray) -> np.ndarray:
+        get = self.code_attributes_.get
+        blank = (0.0, 0.0, 0.0, 0.0, 0.0, math.nan, -1.0, 0.0)
+        return _per_value(codes, lambda c: get(_text(c), blank), width=8)
+
+    def _transform(self, c: Mapping[str, np.ndarray]) -> np.ndarray:
+        n = len(c["procedure_code"])
+        out: dict[str, np.ndarray] = {}
+        voc = self.vocabularies_
+        code = c["procedure_code"]
+        attributes = self._code_table(code)
+        is_drug, single_dose, is_em = attributes[:, 0], attributes[:, 2], attributes[:, 4]
+        out["procedure_code"] = _encode(code, voc["procedure_code"])
+        out["drug_class"] = attributes[:, 1]
+        out["is_drug"] = is_drug
+        out["single_dose"] = single_dose
+        out["admin_role"] = attributes[:, 3]
+        is_admin = attributes[:, 3] > 0
+        out["is_em"] = is_em
+        out["revenue_code"] = _encode(c["revenue_code"], voc["revenue_code"])
+        out["line_number"] = c["line_number"].astype(np.float64)
+        # modifiers
+        flags = _per_value(c["modifiers"], _modifier_flags, width=len(MODIFIER_FLAGS) + 1)
+        for k, name in enumerate(MODIFIER_FLAGS):
+            out[f"mod_{name}"] = flags[:, k]
+        out["modifier_count"] = flags[:, -1]
+        jw, jz, mod25 = flags[:, 0], flags[:, 1], flags[:, 2]
+        # claim-level groups: one claim = claim id + submission date
+        submitted = column_days(c["submission_date"])
+        claim_index, _ = _factorize(_claim_keys(c["claim_id"], submitted))
+        n_claims = int(claim_index.max()) + 1 if n else 0
+        code_index, _ = _factorize(code)
+        pair, _ = _factorize(claim_index * (int(code_index.max()) + 1 if n else 1) + code_index)
+        jw_line_for_drug = np.bincount(pair, weights=jw, minlength=int(pair.max()) + 1 if n else 0)[pair] > 0
+        out["waste_modifier_missing"] = (single_dose > 0) & (jw + jz == 0) & ~jw_line_for_drug
+        admin_on_claim = np.bincount(claim_index, weights=is_admin, minlength=n_claims)[claim_index] > 0
+        out["em_without_25_on_admin_day"] = (is_em > 0) & (mod25 == 0) & admin_on_claim
+        # units and money
+        units = c["units"].astype(np.float64)
+        out["units"] = units
+        out["units_over_limit"] = units / attributes[:, 5]
+        typical = _per_value(code, lambda v: self.typical_units_.get(_text(v), math.nan))
+        out["units_vs_typical"] = units / typical
+        service = column_days(c["service_date"])
+        limit = self._payment_limit(attributes[:, 6], service)
+        charge = c["line_charge"].astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["charge_per_unit_vs_limit"] = np.where(units > 0, charge / units, np.nan) / limit
+        out["log_expected_allowed"] = np.log1p(np.where(np.isnan(limit), 0.0, units * limit))
+        out["log_line_charge"] = np.log1p(charge)
+        ndc_present = _per_value(c["ndc"], lambda v: bool(_text(v)))
+        out["ndc_present"] = ndc_present
+        ndc_code = _per_value(c["ndc"], lambda v: self._ndc_code(_text(v)))
+        # -1: the NDC is not in the crosswalk (unknown); else whether its HCPCS is the line's code
+        out["ndc_matches"] = np.where(
+            (ndc_present > 0) & (ndc_code != -1), ndc_code == attributes[:, 6], np.nan
+        )
+        # claim
+        out["payer_id"] = _encode(c["payer_id"], voc["payer_id"])
+        out["plan_type"] = _encode(c["plan_type"], voc["plan_type"])
+        out["institutional"] = _per_value(c["form"], lambda v: v == "institutional")
+        out["place_of_service"] = _encode(c["place_of_service"], voc["place_of_service"])
+        out["type_of_bill"] = _encode(c["type_of_bill"], voc["type_of_bill"])
+        out["claim_line_count"] = c["claim_line_count"].astype(np.float64)
+        out["claim_drug_lines"] = np.bincount(claim_index, weights=is_drug, minlength=n_claims)[claim_index]
+        out["log_claim_charge"] = np.log1p(c["claim_total_charge"].astype(np.float64))
+        out["replacement"] = _per_value(c["frequency_code"], lambda v: _text(v) in ("7", "8"))
+        out["patient_age"] = c["patient_age"].astype(np.float64)
+        out["is_dependent"] = _per_value(c["is_dependent"], lambda v: bool(v))
+        # diagnoses
+        dx = _per_value(c["diagnoses"], lambda v: self._diagnoses(_text(v)), width=7)
+        out["neoplasm_site"] = dx[:, 0]
+        out["dx_count"] = dx[:, 1]
+        out["dx_z51_11"] = dx[:, 2]
+        out["dx_z51_12"] = dx[:, 3]
+        out["dx_z51_first"] = _per_value(c["principal_diagnosis"], lambda v: _text(v).startswith("Z51.1"))
+        out["dx_metastatic"] = dx[:, 4]
+        dx_index, dx_values = _factorize(c["diagnoses"])
+        code_index, code_values = _factorize(code)
+        width = len(dx_values) + 1
+        pairs, inverse = np.unique(code_index * width + dx_index, return_inverse=True)
+        match = np.array(
+            [self._label_match(_text(code_values[p // width]), _text(dx_values[p % width])) for p in pairs],
+            dtype=np.float64,
+        )
+        out["dx_label_match"] = match[inverse.reshape(-1)] if len(pairs) else np.zeros(n)
+        # trials
+        out["trial_nct"] = _per_value(c["clinical_trial_number"], lambda v: bool(_text(v)))
+        out["trial_z00_6"] = dx[:, 5]
+        out["trial_condition_30"] = _per_value(c["condition_codes"], lambda v: "30" in _text(v).split("|"))
+        out["investigational_code"] = attributes[:, 7]
+        # timing
+        out["days_to_submission"] = submitted - column_days(c["claim_service_from"])
+        out["service_span_days"] = column_days(c["claim_service_to"]) - column_days(c["claim_service_from"])
+        # authorization
+        out["auth_status"] = _encode(c["auth_status"], voc["auth_status"])
+        out["auth_number_on_claim"] = np.maximum(
+            _per_value(c["claim_prior_authorization"], lambda v: bool(_text(v))),
+            _per_value(c["line_prior_authorization"], lambda v: bool(_text(v))),
+        )
+        # audit
+        out["audit_errors"] = _per_value(c["audit_errors"], lambda v: float(_text(v) or 0))
+        index = {rule: k for k, rule in enumerate(self.rule_ids_)}
+        rules = _per_value(c["audit_rules"], lambda v: _rule_flags(_text(v), index), width=len(index))
+        for k, rule_id in enumerate(self.rule_ids_):
+            out[f"audit_{rule_id}"] = rules[:, k]
+        # history, point in time: outcomes received strictly before the submission date
+        self._history(c, submitted, out)
+        matrix = np.empty((n, len(self.specs_)), dtype=np.float32)
+        for k, spec in enumerate(self.specs_):
+            matrix[:, k] = out[spec.name]
+        return matrix
+
+    def _history(
+        self, c: Mapping[str, np.ndarray], submitted: np.ndarray, out: dict[str, np.ndarray]
+    ) -> None:
+        keys = self._history_keys(c["payer_id"], c["procedure_code"])
+        day = np.nan_to_num(submitted, nan=0.0)
+        weight = self.history_weight
+        n_payer, d_payer = self.history_["payer"].counts(keys["payer"], day)
+        payer_rate = smoothed_rate(n_payer, d_payer, self.prior_rate_, weight)
+        n_code, d_code = self.history_["payer_code"].counts(keys["payer_code"], day)
+        n_class, d_class = self.history_["payer_class"].counts(keys["payer_class"], day)
+        n_auth, d_auth = self.history_["payer_code_auth"].counts(keys["payer_code"], day)
+        out["hist_payer_rate"] = payer_rate
+        out["hist_payer_code_rate"] = smoothed_rate(n_code, d_code, payer_rate, weight)
+        out["hist_payer_code_n"] = np.log1p(n_code)
+        out["hist_payer_class_rate"] = smoothed_rate(n_class, d_class, payer_rate, weight)
+        out["hist_payer_code_auth_rate"] = smoothed_rate(n_auth, d_auth, self.prior_auth_rate_, weight)
+
+    def _payment_limit(self, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
+        quarter = np.full(len(rows), 0, dtype=np.int64)
+        known = ~np.isnan(days)
+        dates = (np.nan_to_num(days).astype("int64")).astype("datetime64[D]")
+        years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
+        months = dates.astype("datetime64[M]").astype(np.int64) % 12
+        quarter[known] = np.clip(years[known] * 4 + months[known] // 3 - _FIRST_QUARTER, 0, _QUARTERS - 1)
+        result = np.full(len(rows), np.nan)
+        drug = rows >= 0
+        result[drug] = self.payment_limits_[rows[drug].astype(np.int64), quarter[drug]]
+        return result
+
+    def _ndc_code(self, ndc: str) -> float:
+        hcpcs = self.ndc_hcpcs_.get(ndc.replace("-", ""))
+        if hcpcs is None:
+            return -1.0
+        return float(self.drug_rows_.get(hcpcs, -2))
+
+    def _diagnoses(self, diagnoses: str) -> tuple[float, ...]:
+        codes = diagnoses.split("|") if diagnoses else []
+        site = self.vocabularies_["neoplasm_site"].get(_neoplasm_site(diagnoses), 0)
+        return (
+            float(site),
+            float(len(codes)),
+            float("Z51.11" in codes),
+            float("Z51.12" in codes),
+            float(any(d[:3] in ("C77", "C78", "C79") for d in codes)),
+            float("Z00.6" in codes),
+            0.0,
+        )
+
+    def _label_match(self, code: str, diagnoses: str) -> float:
+        families = self.label_families_.get(code)
+        if not families:
+            return math.nan
+        undotted = [d.replace(".", "") for d in diagnoses.split("|") if d]
+        return float(any(d.startswith(f) for d in undotted for f in families))
+
+
+_FLOAT_COLUMNS = frozenset({"patient_age", "claim_total_charge", "claim_line_count", "line_number", "units",
+                            "line_charge"})  # fmt: skip
+
+
+def _vocabulary(values: Any, start: int = 1) -> dict[str, int]:
+    """Value -> code, sorted for stable codes; 0 is kept for "other / unknown" when ``start`` is 1."""
+    return {v: i for i, v in enumerate(sorted({str(v) for v in values}), start=start)}
+
+
+def _encode(values: np.ndarray, vocabulary: Mapping[str, int]) -> np.ndarray:
+    return _per_value(values, lambda v: float(vocabulary.get(_text(v), 0)))
+
+
+def _claim_keys(claim_ids: np.ndarray, days: np.ndarray) -> np.ndarray:
+    ids, _ = _factorize(claim_ids)
+    keys: np.ndarray = ids * 200_000 + np.nan_to_num(days, nan=0).astype(np.int64)
+    return keys
+
+
+def _modifier_flags(value: Any) -> tuple[float, ...]:
+    modifiers = set(_text(value).split("|")) - {""}
+    return (*(float(bool(modifiers.intersection(m))) for m in MODIFIER_FLAGS.values()), float(len(modifiers)))
+
+
+def _rule_flags(value: str, index: Mapping[str, int]) -> list[float]:
+    flags = [0.0] * len(index)
+    for rule_id in value.split("|") if value else ():
+        k = index.get(rule_id)
+        if k is not None:
+            flags[k] = 1.0
+    return flags
+
+
+def _neoplasm_site(diagnoses: str) -> str:
+    for code in diagnoses.split("|") if diagnoses else ():
+        if code[:1] == "C" or code[:2] in ("D0", "D3", "D4"):
+            return code[:3]
+    return ""
