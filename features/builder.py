@@ -54,6 +54,9 @@ _INVESTIGATIONAL = frozenset({"J9999", "J3490", "J3590", "C9399"})
 _ROLES = ("initial", "add_on", "concurrent", "standalone")
 _CLASSES = tuple(c.value for c in DrugClass)
 _EPOCH = dt.date(1970, 1, 1)
+#: Before any outcome has arrived: published all-payer denial rates (oncology-billing.md 5.4 ranges).
+_PRIOR_RATE = 0.10
+_PRIOR_AUTH_RATE = 0.02
 _FIRST_QUARTER = 2020 * 4  # payment limits are tabulated per quarter from 2020Q1 ...
 _QUARTERS = 12 * 4  # ... to 2031Q4 (the loader interpolates and holds the ends)
 
@@ -220,15 +223,17 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.history_codes_ = _vocabulary(pd.unique(code), start=0)
         denied = X["label_denied"].to_numpy()[labeled].astype(np.float64) if labeled.any() else np.zeros(0)
         category = X["label_category"].astype(object).to_numpy()[labeled] if labeled.any() else np.zeros(0)
-        self.prior_rate_ = float(denied.mean()) if len(denied) else 0.1
         auth = (category == "authorization").astype(np.float64)
-        self.prior_auth_rate_ = float(auth.mean()) if len(auth) else 0.01
         keys = self._history_keys(payer[labeled], code[labeled])
         days = received[labeled]
         self.history_: dict[str, PointInTimeRates] = {
             name: PointInTimeRates().fit(k, days, denied) for name, k in keys.items()
         }
         self.history_["payer_code_auth"] = PointInTimeRates().fit(keys["payer_code"], days, auth)
+        # The priors are point in time too: a rate over all payers, from outcomes received before the day.
+        everyone = np.zeros(len(days), dtype=np.int64)
+        self.history_["all"] = PointInTimeRates().fit(everyone, days, denied)
+        self.history_["all_auth"] = PointInTimeRates().fit(everyone, days, auth)
 
     # --- transforming -------------------------------------------------------------------------------------
 
@@ -389,8 +394,13 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         keys = self._history_keys(c["payer_id"], c["procedure_code"])
         day = np.nan_to_num(submitted, nan=0.0)
         weight = self.history_weight
+        everyone = np.zeros(len(day), dtype=np.int64)
+        n_all, d_all = self.history_["all"].counts(everyone, day)
+        prior = smoothed_rate(n_all, d_all, _PRIOR_RATE, weight)
+        n_all_auth, d_all_auth = self.history_["all_auth"].counts(everyone, day)
+        prior_auth = smoothed_rate(n_all_auth, d_all_auth, _PRIOR_AUTH_RATE, weight)
         n_payer, d_payer = self.history_["payer"].counts(keys["payer"], day)
-        payer_rate = smoothed_rate(n_payer, d_payer, self.prior_rate_, weight)
+        payer_rate = smoothed_rate(n_payer, d_payer, prior, weight)
         n_code, d_code = self.history_["payer_code"].counts(keys["payer_code"], day)
         n_class, d_class = self.history_["payer_class"].counts(keys["payer_class"], day)
         n_auth, d_auth = self.history_["payer_code_auth"].counts(keys["payer_code"], day)
@@ -398,7 +408,7 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         out["hist_payer_code_rate"] = smoothed_rate(n_code, d_code, payer_rate, weight)
         out["hist_payer_code_n"] = np.log1p(n_code)
         out["hist_payer_class_rate"] = smoothed_rate(n_class, d_class, payer_rate, weight)
-        out["hist_payer_code_auth_rate"] = smoothed_rate(n_auth, d_auth, self.prior_auth_rate_, weight)
+        out["hist_payer_code_auth_rate"] = smoothed_rate(n_auth, d_auth, prior_auth, weight)
 
     def _payment_limit(self, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
         quarter = np.full(len(rows), 0, dtype=np.int64)

@@ -13,7 +13,7 @@ and reason probabilities out; :meth:`DenialModel.contributions` gives LightGBM's
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from claims.audit import Finding
+from claims.ingest import submitted_columns
+from claims.model import Authorization, Claim
+from claims.policy import PayerPolicy
 from features.builder import LineFeatureBuilder
+from features.context import annotate_claims
 
 __all__ = ["DenialModel", "LineScores"]
 
@@ -65,7 +70,7 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         lambda_l2: float = 1.0,
         early_stopping_rounds: int = 40,
         calibration: str = "isotonic",
-        reason_estimators: int = 200,
+        reason_estimators: int = 400,
         min_code_count: int = 20,
         history_weight: float = 30.0,
         random_state: int = 0,
@@ -178,7 +183,9 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             "objective": "multiclass",
             "num_class": len(self.categories_),
             "metric": "multi_logloss",
-            "num_leaves": min(self.num_leaves, 31),
+            # The reason model is small beside the risk model's explanations: a fixed capacity.
+            "num_leaves": 31,
+            "max_depth": -1,
             "min_child_samples": 20,
         }
         train_set = lgb.Dataset(train_matrix[denied], y, feature_name=names, categorical_feature=categorical)
@@ -235,6 +242,24 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             frame["denial_category"] = np.array(self.categories_, dtype=object)[best]
             frame["category_probability"] = scores.reasons[np.arange(len(best)), best]
         return frame
+
+    def claim_matrix(
+        self,
+        claims: Sequence[Claim],
+        *,
+        authorizations: Iterable[Authorization] | None = (),
+        submitted: Sequence[Claim] = (),
+        payers: Mapping[str, PayerPolicy] | None = None,
+        salt: str = "",
+    ) -> tuple[np.ndarray, list[list[Finding]]]:
+        """The feature matrix of ``claims`` (their lines in order) and each claim's audit findings: the
+        scoring path, from claims to arrays without a DataFrame."""
+        columns: dict[str, list[Any]] = submitted_columns(claims, salt=salt)
+        context, findings = annotate_claims(
+            claims, payers=payers, authorizations=authorizations, submitted=submitted
+        )
+        columns.update(context)
+        return self.builder_.transform_columns(columns), findings
 
     @property
     def feature_names_(self) -> list[str]:
