@@ -29,6 +29,7 @@ __all__ = [
     "PayerPolicy",
     "PolicyError",
     "PriorAuthRule",
+    "UnpublishedEdit",
     "load_payers",
     "read_payers",
 ]
@@ -75,6 +76,24 @@ class BiosimilarPreference(Dated):
     preferred: tuple[str, ...]
 
 
+class UnpublishedEdit(Dated):
+    """Payer behaviour written in no published policy: no audit rule can know it, a payer's history shows it.
+
+    ``site_of_care``: infusions of these drug classes billed by a hospital outpatient department (837I)
+    for patients younger than ``max_age`` are denied with ``probability`` (the payer wants them in the
+    office or at home; site-of-care programmes of commercial plans). ``high_dollar_review``: lines whose
+    expected allowed amount is at least ``threshold`` dollars go to a prepayment review that denies with
+    ``probability`` (a payer-specific, unannounced dollar threshold). SIMULATOR DEFAULTS, not real rules.
+    """
+
+    kind: Literal["site_of_care", "high_dollar_review"]
+    probability: float = Field(ge=0, le=1)
+    drug_classes: tuple[DrugClass, ...] = ()
+    max_age: int | None = Field(default=None, gt=0)
+    threshold: float | None = Field(default=None, gt=0)
+    note: str = ""
+
+
 class PayerPolicy(_Frozen):
     """One payer's identity, share of the practice's patients, and behaviour."""
 
@@ -105,6 +124,8 @@ class PayerPolicy(_Frozen):
     remit_lag_days: tuple[int, int]
     coinsurance: float = Field(ge=0, le=1)
     sequestration: bool = False
+    # Never read by the audit: behaviour only the payer's own history reveals.
+    unpublished: tuple[UnpublishedEdit, ...] = ()
 
     @model_validator(mode="after")
     def _lag(self) -> PayerPolicy:
