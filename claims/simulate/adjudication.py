@@ -22,8 +22,10 @@ from decimal import Decimal
 from claims.enums import AdjustmentGroup, AuthorizationStatus, ClaimForm, DenialCategory, DrugClass, PlanType
 from claims.model import Adjustment, ClaimPayment, LineOutcome, Remittance
 from claims.policy import PayerPolicy
-from claims.reference import hcpcs_for_ndc, load_admin_codes, load_drugs, payment_limit
-from claims.simulate.practice import EM_ALLOWED, Encounter
+from claims.reference import hcpcs_for_ndc, load_admin_codes, load_drugs
+from claims.simulate.practice import EM_ALLOWED, PAYER_ADDRESS, Encounter, limit_of
+from claims.simulate.trusted import trusted
+from claims.simulate.unpublished import unpublished_causes
 
 __all__ = ["Cause", "LineTruth", "adjudicate", "unit_limits"]
 
@@ -74,7 +76,7 @@ def unit_limits(max_doses: Mapping[str, Decimal]) -> dict[str, int]:
 def _cost(code: str, units: Decimal, on: dt.date) -> float:
     drugs = load_drugs()
     if code in drugs:
-        return float((payment_limit(code, on) or Decimal(0)) * units)
+        return float((limit_of(code, on) or Decimal(0)) * units)
     return 0.0
 
 
@@ -161,7 +163,8 @@ def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, i
             causes.append(Cause("ndc_mismatch", 0.9 if payer.requires_ndc else 0.3, "16",
                                 DenialCategory.CODING_MODIFIER, "M119"))  # fmt: skip
     # administration (NCCI)
-    admin = load_admin_codes().get(code)
+    admin_codes = load_admin_codes()
+    admin = admin_codes.get(code)
     if code in INITIAL_CODES:
         earlier = [c for c in codes[:line_index] if c in INITIAL_CODES]
         if earlier and not DISTINCT & set(line.modifiers):
@@ -172,7 +175,7 @@ def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, i
         causes.append(
             Cause("addon_without_primary", payer.ncci_strictness, "107", DenialCategory.BUNDLING, "N122")
         )
-    if code in EM_CODES and "25" not in line.modifiers and any(c in load_admin_codes() for c in codes):
+    if code in EM_CODES and "25" not in line.modifiers and any(c in admin_codes for c in codes):
         carc, rarc, cat = (
             ("97", "M15", DenialCategory.BUNDLING)
             if medicare
@@ -196,12 +199,31 @@ def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, i
             causes.append(
                 Cause("medical_review", review, "50", DenialCategory.MEDICAL_NECESSITY, rule_based=False)
             )
-    causes.append(Cause("documentation_request", payer.random_denial_rate * 0.5, "16",
-                        DenialCategory.MISSING_INFORMATION, "MA130", rule_based=False))  # fmt: skip
-    causes.append(Cause("other_coverage", payer.random_denial_rate * 0.35, "22", DenialCategory.ELIGIBILITY,
-                        rule_based=False))  # fmt: skip
-    causes.append(Cause("benefit_maximum", payer.random_denial_rate * 0.15, "119", DenialCategory.OTHER,
-                        rule_based=False))  # fmt: skip
+    # unpublished payer edits (site of care, dollar thresholds): learnable from history, not from rules
+    for name, probability, carc, category in unpublished_causes(
+        payer, claim, drug, encounter.course.profile.age, cost, date
+    ):
+        causes.append(Cause(name, probability, carc, category, rule_based=False))
+    causes.extend(_behaviour_causes(payer))
+    return causes
+
+
+_BEHAVIOUR: dict[tuple[str, float], tuple[Cause, ...]] = {}
+
+
+def _behaviour_causes(payer: PayerPolicy) -> tuple[Cause, ...]:
+    """The causes every line of the payer's may meet whatever it holds (the same objects for every line)."""
+    key = (payer.key, payer.random_denial_rate)
+    causes = _BEHAVIOUR.get(key)
+    if causes is None:
+        causes = _BEHAVIOUR[key] = (
+            Cause("documentation_request", payer.random_denial_rate * 0.5, "16",
+                  DenialCategory.MISSING_INFORMATION, "MA130", rule_based=False),
+            Cause("other_coverage", payer.random_denial_rate * 0.35, "22", DenialCategory.ELIGIBILITY,
+                  rule_based=False),
+            Cause("benefit_maximum", payer.random_denial_rate * 0.15, "119", DenialCategory.OTHER,
+                  rule_based=False),
+        )  # fmt: skip
     return causes
 
 
@@ -248,7 +270,7 @@ def _allowed(encounter: Encounter, code: str, units: Decimal, on: dt.date) -> De
         factor = payer.admin_percent_of_opps if office else payer.allowed_percent_of_asp
         return (admin.opps_rate or Decimal(0)) * Decimal(str(factor)) * units
     if code in load_drugs():
-        limit = payment_limit(code, on) or Decimal(0)
+        limit = limit_of(code, on) or Decimal(0)
         return limit * units * Decimal(str(payer.allowed_percent_of_asp))
     return Decimal(0)
 
@@ -303,9 +325,10 @@ def adjudicate(
         }  # fmt: skip
         if fired:
             cause = max(fired, key=lambda c: c.probability)
-            payment = ClaimPayment(
-                status_code="4", paid=Decimal(0), patient_responsibility=Decimal(0),
-                adjustments=[Adjustment(group=cause.group, reason_code=cause.carc, amount=claim.total_charge)],
+            payment = trusted(
+                ClaimPayment, status_code="4", paid=Decimal(0), patient_responsibility=Decimal(0),
+                adjustments=[trusted(Adjustment, group=cause.group, reason_code=cause.carc,
+                                     amount=claim.total_charge)],
                 remark_codes=[cause.rarc] if cause.rarc else [], **common,
             )  # fmt: skip
         else:
@@ -314,8 +337,13 @@ def adjudicate(
             pr = sum((a.amount for o in outcomes for a in o.adjustments if a.group is AdjustmentGroup.PATIENT),
                      Decimal(0))  # fmt: skip
             status = "1" if paid > 0 or pr > 0 else "4"
-            payment = ClaimPayment(
-                status_code=status, paid=paid, patient_responsibility=pr, lines=outcomes, **common
+            payment = trusted(
+                ClaimPayment,
+                status_code=status,
+                paid=paid,
+                patient_responsibility=pr,
+                lines=outcomes,
+                **common,
             )
         week = received - dt.timedelta(days=received.weekday())
         payments[(next(k for k, p in payers.items() if p is payer), week)].append(payment)
@@ -323,9 +351,8 @@ def adjudicate(
     for (key, week), claims in sorted(payments.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         payer = payers[key]
         production = week + dt.timedelta(days=4)
-        remittances.append(Remittance(
-            payer_id=payer.payer_id, payer_name=payer.name,
-            payer_address={"line1": "PO BOX 1000", "city": "COLUMBUS", "state": "OH", "postal_code": "43216"},
+        remittances.append(trusted(
+            Remittance, payer_id=payer.payer_id, payer_name=payer.name, payer_address=PAYER_ADDRESS,
             payee_name="RIVERSIDE ONCOLOGY ASSOCIATES", payee_npi="1234567893",
             payment_date=production + dt.timedelta(days=2), production_date=production,
             trace_number=f"{key[:3].upper()}{week:%Y%m%d}", total_paid=sum((c.paid for c in claims), Decimal(0)),
@@ -347,9 +374,9 @@ def _line_outcome(
     }  # fmt: skip
     if fired:
         cause = max(fired, key=lambda c: c.probability)
-        return LineOutcome(
-            paid=Decimal(0), allowed=Decimal(0),
-            adjustments=[Adjustment(group=cause.group, reason_code=cause.carc, amount=line.charge)],
+        return trusted(
+            LineOutcome, paid=Decimal(0), allowed=Decimal(0),
+            adjustments=[trusted(Adjustment, group=cause.group, reason_code=cause.carc, amount=line.charge)],
             remark_codes=[cause.rarc] if cause.rarc else [], **base,
         )  # fmt: skip
     allowed = min(line.charge, _allowed(encounter, line.procedure_code, line.units, line.service_date))
@@ -362,11 +389,17 @@ def _line_outcome(
     )
     adjustments = []  # in the order an 835 carries them: the CO group, then the PR group
     if line.charge - allowed:
-        adjustments.append(Adjustment(group=CO, reason_code="45", amount=line.charge - allowed))
+        adjustments.append(trusted(Adjustment, group=CO, reason_code="45", amount=line.charge - allowed))
     if sequestration:
-        adjustments.append(Adjustment(group=CO, reason_code="253", amount=sequestration))
+        adjustments.append(trusted(Adjustment, group=CO, reason_code="253", amount=sequestration))
     if coinsurance:
-        adjustments.append(Adjustment(group=AdjustmentGroup.PATIENT, reason_code="2", amount=coinsurance))
-    return LineOutcome(
-        paid=allowed - coinsurance - sequestration, allowed=allowed, adjustments=adjustments, **base
+        adjustments.append(
+            trusted(Adjustment, group=AdjustmentGroup.PATIENT, reason_code="2", amount=coinsurance)
+        )
+    return trusted(
+        LineOutcome,
+        paid=allowed - coinsurance - sequestration,
+        allowed=allowed,
+        adjustments=adjustments,
+        **base,
     )

@@ -149,7 +149,8 @@ def inject_mistakes(
         if rng.random() < rates.duplicate_submission:
             first = encounter.claim.submission_date or encounter.claim.service_to
             again = first + dt.timedelta(days=rng.randint(7, 21))
-            duplicate = Claim.model_validate(dict(encounter.claim.model_dump(), submission_date=again))
+            # The same claim sent again: a copy sharing its (unchanged) lines.
+            duplicate = encounter.claim.model_copy(update={"submission_date": again})
             out.append(Encounter(course=encounter.course, claim=duplicate, doses=encounter.doses,
                                  waste_lines=encounter.waste_lines, billed_payer=encounter.billed_payer,
                                  errors=[(None, "duplicate_submission")]))  # fmt: skip

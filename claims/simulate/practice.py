@@ -27,6 +27,7 @@ from claims.simulate.clinical import (
 )
 from claims.simulate.coding import AdminLine, DrugLine, InfusionEvent, administration_codes, drug_lines
 from claims.simulate.config import SimulationConfig
+from claims.simulate.trusted import trusted
 
 __all__ = ["Course", "Encounter", "PatientProfile", "Practice", "build_practice"]
 
@@ -57,6 +58,8 @@ HOSPITAL = Provider(
     npi="1609876549", name="LAKESIDE HOSPITAL OUTPATIENT", tax_id="987654321",
     address=Address(line1="1 HOSPITAL DR", city="COLUMBUS", state="OH", postal_code="43210"),
 )  # fmt: skip
+#: The address every simulated payer's claims go to.
+PAYER_ADDRESS = Address(line1="PO BOX 1000", city="COLUMBUS", state="OH", postal_code="43216")
 ONCOLOGISTS = tuple(
     Provider(npi=npi, name=name)
     for npi, name in (("1326048703", "ALEX RIVERA"), ("1598765430", "SAM OKAFOR"), ("1891234563", "JO PATEL"))
@@ -92,11 +95,15 @@ class Course:
 
     def authorization_on(self, day: dt.date) -> Authorization | None:
         """The authorization whose window covers ``day``, else the latest one that started before it."""
-        started = [a for a in self.authorizations if a.start_date <= day]
-        covering = [a for a in started if day <= a.end_date]
-        if covering:
-            return covering[-1]
-        return started[-1] if started else (self.authorizations[0] if self.authorizations else None)
+        covering = started = None
+        for auth in self.authorizations:
+            if auth.start_date <= day:
+                started = auth
+                if day <= auth.end_date:
+                    covering = auth
+        if covering is not None:
+            return covering
+        return started if started is not None else (self.authorizations[0] if self.authorizations else None)
 
 
 @dataclass
@@ -118,6 +125,29 @@ class Practice:
     profiles: list[PatientProfile] = field(default_factory=list)
     courses: list[Course] = field(default_factory=list)
     encounters: list[Encounter] = field(default_factory=list)
+
+
+_PAYERS: dict[tuple[str, str, PlanType], Payer] = {}
+_DIAGNOSES: dict[str, Diagnosis] = {}
+
+
+def _payer(policy: PayerPolicy) -> Payer:
+    """The claim's payer (2010BB) for a policy: one shared object per payer."""
+    key = (policy.payer_id, policy.name, policy.plan_type)
+    payer = _PAYERS.get(key)
+    if payer is None:
+        payer = _PAYERS[key] = Payer(
+            payer_id=policy.payer_id, name=policy.name, plan_type=policy.plan_type, address=PAYER_ADDRESS
+        )
+    return payer
+
+
+def _diagnosis(code: str) -> Diagnosis:
+    """A validated diagnosis, one shared object per code."""
+    diagnosis = _DIAGNOSES.get(code)
+    if diagnosis is None:
+        diagnosis = _DIAGNOSES[code] = Diagnosis(code=code)
+    return diagnosis
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -184,6 +214,19 @@ def _charge(allowed_at_medicare: Decimal) -> Decimal:
     return (allowed_at_medicare * CHARGE_MARKUP).quantize(Decimal("0.01"))
 
 
+_LIMITS: dict[tuple[str, int, int], Decimal | None] = {}
+
+
+def limit_of(code: str, on: dt.date) -> Decimal | None:
+    """:func:`claims.reference.payment_limit`, remembered per code and quarter (it depends on no more)."""
+    key = (code, on.year, (on.month - 1) // 3)
+    try:
+        return _LIMITS[key]
+    except KeyError:
+        limit = _LIMITS[key] = payment_limit(code, on)
+        return limit
+
+
 def medicare_allowed(code: str, units: Decimal, on: dt.date) -> Decimal:
     """What traditional Medicare would allow for the line: the payment limit, the OPPS rate or the E/M fee."""
     if code in EM_ALLOWED:
@@ -192,7 +235,7 @@ def medicare_allowed(code: str, units: Decimal, on: dt.date) -> Decimal:
     if admin is not None:
         # Packaged codes (no OPPS rate, e.g. 96368) still carry a charge: $25 a unit (simulator default).
         return (admin.opps_rate or Decimal(25)) * Decimal("0.42") * units
-    limit = payment_limit(code, on) if code in load_drugs() else None
+    limit = limit_of(code, on) if code in load_drugs() else None
     return max(limit or Decimal(0), Decimal("0.01")) * units  # every line carries a charge
 
 
@@ -258,17 +301,15 @@ def _port_flush(
     payer = profile.payer
     claim_id = f"C{counter:07d}P"
     charge = _charge(medicare_allowed("96523", Decimal(1), date))
-    line = ClaimLine(
-        line_number=1, procedure_code="96523", units=Decimal(1), charge=charge,
+    line = trusted(
+        ClaimLine, line_number=1, procedure_code="96523", units=Decimal(1), charge=charge,
         service_date=date, diagnosis_pointers=[1, 2], control_number=f"{claim_id}-1",
     )  # fmt: skip
-    claim = Claim(
-        claim_id=claim_id, form=ClaimForm.PROFESSIONAL,
-        payer=Payer(payer_id=payer.payer_id, name=payer.name, plan_type=payer.plan_type,
-                    address=Address(line1="PO BOX 1000", city="COLUMBUS", state="OH", postal_code="43216")),
+    claim = trusted(
+        Claim, claim_id=claim_id, form=ClaimForm.PROFESSIONAL, payer=_payer(payer),
         patient=profile.patient, billing_provider=PRACTICE,
         rendering_provider=ONCOLOGISTS[sum(map(ord, profile.patient.member_id)) % len(ONCOLOGISTS)],
-        place_of_service="11", diagnoses=[Diagnosis(code="Z45.2"), Diagnosis(code=profile.diagnosis)],
+        place_of_service="11", diagnoses=[_diagnosis("Z45.2"), _diagnosis(profile.diagnosis)],
         submission_date=date + dt.timedelta(days=rng.randint(*config.submission_lag_days)), lines=[line],
     )  # fmt: skip
     return Encounter(course=course, claim=claim, doses={}, waste_lines=set(), billed_payer=payer)
@@ -523,7 +564,7 @@ def _claim_for(rng: random.Random, course: Course, date: dt.date, admins: list[D
             waste_lines.add(number)
         if drug_line is not None and not drug_line.waste:
             doses[number] = drug_line.dose
-        lines.append(ClaimLine.model_validate(line_data))
+        lines.append(trusted(ClaimLine, **line_data))
     submission = date + dt.timedelta(days=rng.randint(*config.submission_lag_days))
     auth = course.authorization_on(date)
     if auth is not None and auth.status is AuthorizationStatus.PENDING and auth.decided_date:
@@ -535,23 +576,19 @@ def _claim_for(rng: random.Random, course: Course, date: dt.date, admins: list[D
         auth_number = auth.number
         if course.auth_failure == "wrong_number":
             auth_number = auth.number[:-2] + f"{(int(auth.number[-2:]) + 37) % 100:02d}"
-    payer = Payer(
-        payer_id=billed_payer.payer_id,
-        name=billed_payer.name,
-        plan_type=billed_payer.plan_type,
-        address=Address(line1="PO BOX 1000", city="COLUMBUS", state="OH", postal_code="43216"),
-    )
     rendering = ONCOLOGISTS[sum(map(ord, profile.patient.member_id)) % len(ONCOLOGISTS)]
-    claim = Claim(
+    # Every value below comes from the simulator's own validated data: built without re-validation.
+    claim = trusted(
+        Claim,
         claim_id=claim_id,
         form=ClaimForm.PROFESSIONAL if office else ClaimForm.INSTITUTIONAL,
-        payer=payer,
+        payer=_payer(billed_payer),
         patient=profile.patient,
         billing_provider=PRACTICE if office else HOSPITAL,
         rendering_provider=rendering,
         place_of_service="11" if office else None,
         type_of_bill=None if office else "0131",
-        diagnoses=[Diagnosis(code=c) for c in diagnoses],
+        diagnoses=[_diagnosis(c) for c in diagnoses],
         condition_codes=["30"] if trial and not office else [],
         clinical_trial_number=profile.trial_number,
         prior_authorization=auth_number,

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from x12sdk.io import write_transactions
-from x12sdk.models import X12Delimiters, X12Segment, X12SegmentGroup, _field_type, _is_list_field
+from x12sdk.models import X12Delimiters, X12SegmentGroup
 from x12sdk.parsing import X12ParseException, X12Parser, _load_loop_parsers, _load_segment_lookup
 from x12sdk.support import count_segments
 from x12sdk.v5010.x12_835_005010X221A1.transaction_set import HealthCareClaimPayment
@@ -312,88 +311,18 @@ _MODEL_BY_KIND: dict[str, type[Any]] = {
 }
 
 
-def build_model(kind: str, structure: dict[str, Any], *, validate: bool = True) -> X12SegmentGroup:
+def build_model(kind: str, structure: dict[str, Any]) -> X12SegmentGroup:
     """Validate a transaction ``structure`` (nested dicts, x12sdk field names) into its x12sdk model.
 
-    ``kind`` is ``837P``, ``837I`` or ``835``. The SE01 count is filled in here.
-
-    ``validate=False`` builds the same model tree with pydantic's ``model_construct`` instead, skipping
-    x12sdk's validation: only for structures :mod:`claims.x12.mapping` made from already validated domain
-    objects (the simulator's fast path). ``tests/claims/test_x12_fast_path.py`` proves that both give the
-    same written bytes for every golden file and a simulated batch.
+    ``kind`` is ``837P``, ``837I`` or ``835``. The SE01 count is filled in here. (Bulk writing without
+    x12sdk, from the domain objects directly, is :mod:`claims.x12.serializer`.)
     """
     model_class = _MODEL_BY_KIND[kind]
     control = structure["header"]["st_segment"]["transaction_set_control_number"]
     se = {"transaction_segment_count": 1, "transaction_set_control_number": control}
     structure["footer"] = dict(structure.get("footer", {}), se_segment=se)
     se["transaction_segment_count"] = count_segments(structure)  # SE01: every segment from ST through SE
-    if not validate:
-        return _construct(model_class, structure)  # type: ignore[no-any-return]
     model: X12SegmentGroup = model_class(**structure)
-    return model
-
-
-@dataclass(frozen=True, slots=True)
-class _Shape:
-    """What :func:`_construct` needs of a model class, computed once per class."""
-
-    #: field name -> (the model class the field holds or None, whether the field is a list)
-    fields: dict[str, tuple[type[Any] | None, bool]]
-    #: field name -> default value (fields with a default factory are left to ``model_construct``)
-    defaults: dict[str, Any]
-    #: whether instances can be made directly (no default factories, private attributes or post-init)
-    direct: bool
-
-
-_SHAPES: dict[type[Any], _Shape] = {}
-
-
-def _shape(model_class: type[Any]) -> _Shape:
-    shape = _SHAPES.get(model_class)
-    if shape is None:
-        fields: dict[str, tuple[type[Any] | None, bool]] = {}
-        defaults: dict[str, Any] = {}
-        direct = not model_class.__private_attributes__ and model_class.__pydantic_post_init__ is None
-        for name, info in model_class.model_fields.items():
-            target = _field_type(info.annotation)
-            nested = isinstance(target, type) and issubclass(target, (X12Segment, X12SegmentGroup))
-            fields[name] = (target if nested else None, _is_list_field(info.annotation))
-            if info.default_factory is not None or isinstance(info.default, (list, dict, set)):
-                direct = False
-            elif not info.is_required():
-                defaults[name] = info.default
-        shape = _SHAPES[model_class] = _Shape(fields, defaults, direct)
-    return shape
-
-
-def _construct(model_class: type[Any], data: dict[str, Any]) -> Any:
-    """``model_class`` built from nested dicts without validation, recursively.
-
-    Does what pydantic's ``model_construct`` does (field values in declaration order, defaults for the
-    fields not given, ``model_fields_set``), with the per-class work done once. Like x12sdk's
-    ``_wrap_single_repeatable_segments``, a single dict for a list field becomes a list.
-    """
-    shape = _shape(model_class)
-    fields = shape.fields
-    values: dict[str, Any] = {}
-    for name, value in data.items():
-        nested, is_list = fields[name]  # KeyError: a field the model does not have
-        if nested is not None and value is not None:
-            if isinstance(value, dict):
-                value = _construct(nested, value)
-                if is_list:
-                    value = [value]
-            elif isinstance(value, list):
-                value = [_construct(nested, item) if isinstance(item, dict) else item for item in value]
-        values[name] = value
-    if not shape.direct:
-        return model_class.model_construct(**values)
-    ordered = {name: values[name] if name in values else shape.defaults[name] for name in fields}
-    model = object.__new__(model_class)
-    object.__setattr__(model, "__dict__", ordered)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
     return model
 
 

@@ -154,3 +154,26 @@ def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(ClaimsError, match="the period must be longer than 60 days"):
         load_config(start=dt.date(2025, 1, 1), end=dt.date(2024, 1, 1))
     assert load_config(None, claims=5).claims == 5
+
+
+def test_objects_built_without_validation_are_valid_as_built() -> None:
+    """The simulator builds its claims and remittances with ``trusted`` (no validation): validating each
+    again must accept it and change nothing (normalised codes, Decimal money, enum members)."""
+    from claims.model import Claim, Remittance
+
+    result = simulate_practice(SimulationConfig(claims=400, seed=5))
+    for claim in result.claims:
+        assert Claim.model_validate(claim.model_dump()) == claim, claim.claim_id
+    for remittance in result.remittances:
+        assert Remittance.model_validate(remittance.model_dump()) == remittance, remittance.trace_number
+
+
+def test_trusted_refuses_unknown_and_missing_fields() -> None:
+    from claims.model import Diagnosis
+    from claims.simulate.trusted import trusted
+
+    assert trusted(Diagnosis, code="C34.90") == Diagnosis(code="C34.90")
+    with pytest.raises(TypeError, match="unknown"):
+        trusted(Diagnosis, code="C34.90", note="x")
+    with pytest.raises(TypeError, match="missing"):
+        trusted(Diagnosis)
