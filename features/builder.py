@@ -370,7 +370,9 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         out["days_to_submission"] = submitted - column_days(c["claim_service_from"])
         out["service_span_days"] = column_days(c["claim_service_to"]) - column_days(c["claim_service_from"])
         # authorization
-        out["auth_status"] = _encode(c["auth_status"], voc["auth_status"])
+        status = _encode(c["auth_status"], voc["auth_status"])
+        for k, name in enumerate(AUTH_STATUSES, start=1):
+            out[f"auth_{name}"] = (status == k).astype(np.float64)
         out["auth_number_on_claim"] = np.maximum(
             _per_value(c["claim_prior_authorization"], lambda v: bool(_text(v))),
             _per_value(c["line_prior_authorization"], lambda v: bool(_text(v))),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from features.context import AUTH_PROBLEMS, AUTH_STATUSES
+
 __all__ = [
     "AUDIT_GROUPS",
     "GROUP_TEXT",
@@ -32,6 +34,7 @@ class FeatureSpec:
     known: str  # when the value is known
     sources: tuple[str, ...]  # input columns read
     categorical: bool = False
+    monotone: int = 0  # +1: the risk may only rise with the value (a problem found never lowers it)
 
 
 #: Plain words for each group, used to phrase explanations ("Authorization status", ...).
@@ -121,13 +124,13 @@ def catalogue(rule_ids: tuple[str, ...]) -> list[FeatureSpec]:
         ],
         f("modifier_count", "number of modifiers on the line", "modifiers", _SUBMIT, ("modifiers",)),
         f("waste_modifier_missing", "single-dose drug line without JW or JZ and no JW line for the drug",
-          "waste_modifier", _SUBMIT, ("procedure_code", "modifiers", "claim_id")),
+          "waste_modifier", _SUBMIT, ("procedure_code", "modifiers", "claim_id"), monotone=1),
         f("em_without_25_on_admin_day", "E/M line without modifier 25 on a claim with an administration code",
-          "administration", _SUBMIT, ("procedure_code", "modifiers", "claim_id")),
+          "administration", _SUBMIT, ("procedure_code", "modifiers", "claim_id"), monotone=1),
         # units and money
         f("units", "billed units", "units", _SUBMIT, ("units",)),
         f("units_over_limit", "units / the code's unit limit (MUE-like)", "units", _REF,
-          ("units", "procedure_code")),
+          ("units", "procedure_code"), monotone=1),
         f("units_vs_typical", "units / the median units of the code in the training history", "units",
           _SUBMIT, ("units", "procedure_code")),
         f("charge_per_unit_vs_limit", "charge per unit / the quarter's Medicare payment limit", "charges",
@@ -174,21 +177,23 @@ def catalogue(rule_ids: tuple[str, ...]) -> list[FeatureSpec]:
           ("procedure_code",)),
         # timing
         f("days_to_submission", "days from the first service date to submission", "timing", _SUBMIT,
-          ("submission_date", "claim_service_from")),
+          ("submission_date", "claim_service_from"), monotone=1),
         f("service_span_days", "days from the first to the last service date", "timing", _SUBMIT,
           ("claim_service_from", "claim_service_to")),
         # authorization
-        f("auth_status", "authorization status at submission (not required, valid, missing, pending, "
-          "expired, wrong code, units exhausted, number missing or wrong)", "authorization", _SUBMIT,
-          ("auth_status",), categorical=True),
+        *[
+            f(f"auth_{status}", f"authorization status at submission: {status.replace('_', ' ')}",
+              "authorization", _SUBMIT, ("auth_status",), monotone=int(status in AUTH_PROBLEMS))
+            for status in AUTH_STATUSES
+        ],
         f("auth_number_on_claim", "an authorization number is on the line or claim", "authorization", _SUBMIT,
           ("claim_prior_authorization", "line_prior_authorization")),
         # audit
         f("audit_errors", "error findings of the coding audit on the line (and claim-wide)", "claim",
-          _SUBMIT, ("audit_errors",)),
+          _SUBMIT, ("audit_errors",), monotone=1),
         *[
             f(f"audit_{rule_id}", f"audit rule {rule_id} flagged the line (or the whole claim)",
-              audit_group(rule_id), _SUBMIT, ("audit_rules",))
+              audit_group(rule_id), _SUBMIT, ("audit_rules",), monotone=1)
             for rule_id in rule_ids
         ],
         # history, point in time

@@ -34,6 +34,7 @@ from claims.policy import PayerPolicy, load_payers
 from claims.reference import load_drugs
 
 __all__ = [
+    "AUTH_PROBLEMS",
     "AUTH_STATUSES",
     "CONTEXT_COLUMNS",
     "annotate_claims",
@@ -56,6 +57,11 @@ AUTH_STATUSES: tuple[str, ...] = (
     "number_missing",  # covered, but the authorization number is not on the claim
     "number_wrong",  # covered, but the number on the claim matches no valid authorization
     "unknown",  # the payer's policy is unknown to us
+)
+
+#: The statuses that are a problem (their indicator features may only raise the risk).
+AUTH_PROBLEMS = frozenset(
+    {"missing", "pending", "expired", "wrong_code", "units_exhausted", "number_missing", "number_wrong"}
 )
 
 #: Audit rule -> the authorization status it reveals, most severe first.

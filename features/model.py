@@ -69,7 +69,7 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         bagging_fraction: float = 0.8,
         lambda_l2: float = 1.0,
         early_stopping_rounds: int = 40,
-        calibration: str = "isotonic",
+        calibration: str = "sigmoid",
         reason_estimators: int = 400,
         min_code_count: int = 20,
         history_weight: float = 30.0,
@@ -130,7 +130,16 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             train_matrix, y_train, feature_name=names, categorical_feature=categorical, free_raw_data=True
         )
         eval_set = lgb.Dataset(eval_matrix, y_eval, reference=train_set)
-        params = {**self._params(), "objective": "binary", "metric": "binary_logloss"}
+        # What the audit flags (and units over the limit, late submission) may only raise the risk: a biller
+        # who fixes a finding must never see the risk go up because of it.
+        monotone = [spec.monotone for spec in self.builder_.feature_specs_]
+        params = {
+            **self._params(),
+            "objective": "binary",
+            "metric": "binary_logloss",
+            "monotone_constraints": monotone,
+            "monotone_constraints_method": "advanced",
+        }
         self.booster_ = lgb.train(
             params,
             train_set,

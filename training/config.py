@@ -58,7 +58,7 @@ class ModelConfig(_Strict):
     bagging_fraction: float = Field(0.8, gt=0, le=1)
     lambda_l2: float = Field(1.0, ge=0)
     early_stopping_rounds: int = Field(40, ge=1)
-    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
     reason_estimators: int = Field(400, ge=1)
     min_code_count: int = Field(20, ge=1)
     history_weight: float = Field(30.0, gt=0)
