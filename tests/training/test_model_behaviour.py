@@ -71,12 +71,13 @@ def test_attaching_a_valid_authorization_lowers_the_risk(
         claim: Claim, line: int, _: object, auths: list[Authorization]
     ) -> tuple[Claim, list[Authorization]]:
         target = next(ln for ln in claim.lines if ln.line_number == line)
+        day = target.service_date
         auth = Authorization(
             number="PA-TEST-1", payer_id=claim.payer.payer_id, member_id=claim.patient.member_id,
             approved_codes=[target.procedure_code], approved_units=Decimal(100000),
-            start_date=target.service_date - dt.timedelta(days=30), end_date=target.service_date + dt.timedelta(days=150),
-            status=AuthorizationStatus.APPROVED, requested_date=target.service_date - dt.timedelta(days=35),
-            decided_date=target.service_date - dt.timedelta(days=31),
+            start_date=day - dt.timedelta(days=30), end_date=day + dt.timedelta(days=150),
+            status=AuthorizationStatus.APPROVED, requested_date=day - dt.timedelta(days=35),
+            decided_date=day - dt.timedelta(days=31),
         )  # fmt: skip
         fixed = claim.model_copy(update={"prior_authorization": "PA-TEST-1"})
         return fixed, [*auths, auth]
