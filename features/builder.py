@@ -20,6 +20,7 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from claims.enums import DrugClass
 from claims.reference import load_admin_codes, load_drugs, load_ndc_crosswalk, payment_limit, unit_limit
 from features.catalogue import MODIFIER_FLAGS, FeatureSpec, catalogue
 from features.context import AUTH_STATUSES, rule_ids
-from features.history import PointInTimeRates, key_codes, smoothed_rate
+from features.history import PointInTimeRates, smoothed_rate
 
 __all__ = ["INPUT_COLUMNS", "LABEL_COLUMNS", "LineFeatureBuilder", "column_days"]
 
@@ -54,6 +55,8 @@ _INVESTIGATIONAL = frozenset({"J9999", "J3490", "J3590", "C9399"})
 _ROLES = ("initial", "add_on", "concurrent", "standalone")
 _CLASSES = tuple(c.value for c in DrugClass)
 _EPOCH = dt.date(1970, 1, 1)
+#: Up to this many lines, per-value work runs on every value instead of on the distinct values.
+_SMALL = 64
 #: Before any outcome has arrived: published all-payer denial rates (oncology-billing.md 5.4 ranges).
 _PRIOR_RATE = 0.10
 _PRIOR_AUTH_RATE = 0.02
@@ -69,8 +72,33 @@ def _text(value: Any) -> str:
     return "" if _is_missing(value) else str(value)
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+@dataclass(frozen=True)
+class Factorized:
+    """A column already split into integer codes and its distinct values (missing as ``None``)."""
+
+    codes: np.ndarray
+    uniques: list[Any]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @classmethod
+    def of(cls, series: pd.Series, *, values_needed: bool = True) -> Factorized:
+        """Factorize a pandas column (Arrow strings are dictionary-encoded in C). Without
+        ``values_needed`` only the codes are kept (e.g. claim ids, used only to group lines)."""
+        codes, uniques = series.factorize(use_na_sentinel=True)
+        values: list[Any] = list(uniques) if values_needed else [None] * len(uniques)
+        codes = codes.astype(np.int64, copy=False)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(values), codes)
+            values.append(None)
+        return cls(codes, values)
+
+
+def _factorize(values: np.ndarray | Factorized) -> tuple[np.ndarray, list[Any]]:
     """Integer codes (first-appearance order) and the distinct values; missing values are one value."""
+    if isinstance(values, Factorized):
+        return values.codes, values.uniques
     if len(values) > 64:
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         return codes.astype(np.int64, copy=False), list(uniques)
@@ -82,8 +110,17 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     return out, list(seen)
 
 
-def _per_value(values: np.ndarray, function: Callable[[Any], Any], width: int = 0) -> np.ndarray:
-    """``function`` of each value, computed once per distinct value (float64; 2-D when ``width``)."""
+def _per_value(values: np.ndarray | Factorized, function: Callable[[Any], Any], width: int = 0) -> np.ndarray:
+    """``function`` of each value, computed once per distinct value (float64; 2-D when ``width``).
+
+    Small inputs (one claim at scoring time) skip the factorizing: calling ``function`` on each of a few
+    values is cheaper than finding the distinct ones.
+    """
+    if not isinstance(values, Factorized) and len(values) <= _SMALL:
+        rows = [function(None if _is_missing(v) else v) for v in values]
+        if not rows:
+            return np.zeros((0, width) if width else 0)
+        return np.array(rows, dtype=np.float64)
     codes, uniques = _factorize(values)
     table = np.array([function(None if _is_missing(u) else u) for u in uniques], dtype=np.float64)
     if width and table.size == 0:
@@ -91,9 +128,9 @@ def _per_value(values: np.ndarray, function: Callable[[Any], Any], width: int = 
     return table[codes] if len(uniques) else np.zeros((len(values), width) if width else len(values))
 
 
-def column_days(values: np.ndarray) -> np.ndarray:
+def column_days(values: np.ndarray | Factorized) -> np.ndarray:
     """Day numbers since 1970-01-01 (float, NaN when missing) of dates, datetimes or datetime64 values."""
-    if np.issubdtype(values.dtype, np.datetime64):
+    if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.datetime64):
         days = values.astype("datetime64[D]")
         out = days.astype(np.int64).astype(np.float64)
         out[np.isnat(days)] = np.nan
@@ -194,11 +231,12 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             float(code in _INVESTIGATIONAL),
         )
 
-    def _history_keys(self, payer: np.ndarray, code: np.ndarray) -> dict[str, np.ndarray]:
+    def _history_keys(self, payer: Any, code: Any) -> dict[str, np.ndarray]:
         attributes = self._code_table(code)
         kind = np.where(attributes[:, 0] > 0, attributes[:, 1], -1 - attributes[:, 3] - 10 * attributes[:, 4])
-        payer_codes = key_codes(payer, self.history_payers_)
-        code_codes = key_codes(code, self.history_codes_)
+        payers, codes = self.history_payers_, self.history_codes_
+        payer_codes = _per_value(payer, lambda v: payers.get(_text(v), -1)).astype(np.int64)
+        code_codes = _per_value(code, lambda v: codes.get(_text(v), -1)).astype(np.int64)
         n_codes = len(self.history_codes_) + 1
         return {
             "payer": payer_codes,
@@ -253,11 +291,13 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         missing = [c for c in INPUT_COLUMNS if c not in X.columns]
         if missing:
             raise ValueError(f"the line table lacks the columns {', '.join(missing)}")
-        columns = {}
+        columns: dict[str, Any] = {}
         for name in INPUT_COLUMNS:
             series = X[name]
             columns[name] = (
-                series.to_numpy() if series.dtype.kind in "fiubM" else series.astype(object).to_numpy()
+                series.to_numpy()
+                if series.dtype.kind in "fiubM"
+                else Factorized.of(series, values_needed=name != "claim_id")
             )
         return self._transform(columns)
 
@@ -275,12 +315,12 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 arrays[name] = array
         return self._transform(arrays)
 
-    def _code_table(self, codes: np.ndarray) -> np.ndarray:
+    def _code_table(self, codes: Any) -> np.ndarray:
         get = self.code_attributes_.get
         blank = (0.0, 0.0, 0.0, 0.0, 0.0, math.nan, -1.0, 0.0)
         return _per_value(codes, lambda c: get(_text(c), blank), width=8)
 
-    def _transform(self, c: Mapping[str, np.ndarray]) -> np.ndarray:
+    def _transform(self, c: Mapping[str, Any]) -> np.ndarray:
         n = len(c["procedure_code"])
         out: dict[str, np.ndarray] = {}
         voc = self.vocabularies_
@@ -295,7 +335,7 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         is_admin = attributes[:, 3] > 0
         out["is_em"] = is_em
         out["revenue_code"] = _encode(c["revenue_code"], voc["revenue_code"])
-        out["line_number"] = c["line_number"].astype(np.float64)
+        out["line_number"] = np.asarray(c["line_number"], dtype=np.float64)
         # modifiers
         flags = _per_value(c["modifiers"], _modifier_flags, width=len(MODIFIER_FLAGS) + 1)
         for k, name in enumerate(MODIFIER_FLAGS):

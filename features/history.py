@@ -9,8 +9,6 @@ training rows and one claim at scoring time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 __all__ = ["PointInTimeRates", "smoothed_rate"]
@@ -42,10 +40,16 @@ class PointInTimeRates:
     def counts(self, keys: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         known = keys >= 0
         k = np.where(known, keys, 0).astype(np.int64)
-        lo = np.searchsorted(self.stamps_, k << _DAY_BITS, side="left")
-        hi = np.searchsorted(self.stamps_, (k << _DAY_BITS) | days.astype(np.int64), side="left")
-        outcomes = np.where(known, hi - lo, 0).astype(np.float64)
-        denials = np.where(known, self.cum_denied_[hi] - self.cum_denied_[lo], 0.0)
+        query = (k << _DAY_BITS) | days.astype(np.int64)
+        # Many lines share a key and a day: search each distinct (key, day) once (a big batch only).
+        if len(query) > 256:
+            distinct, inverse = np.unique(query, return_inverse=True)
+        else:
+            distinct, inverse = query, np.arange(len(query))
+        lo = np.searchsorted(self.stamps_, (distinct >> _DAY_BITS) << _DAY_BITS, side="left")
+        hi = np.searchsorted(self.stamps_, distinct, side="left")
+        outcomes = np.where(known, (hi - lo)[inverse], 0).astype(np.float64)
+        denials = np.where(known, (self.cum_denied_[hi] - self.cum_denied_[lo])[inverse], 0.0)
         return outcomes, denials
 
 
@@ -54,9 +58,3 @@ def smoothed_rate(
 ) -> np.ndarray:
     """``(denials + weight * prior) / (outcomes + weight)``: the prior when nothing is known yet."""
     return (denials + weight * np.asarray(prior)) / (outcomes + weight)
-
-
-def key_codes(values: Sequence[str] | np.ndarray, vocabulary: dict[str, int]) -> np.ndarray:
-    """Integer key of each value (-1 when not in ``vocabulary``)."""
-    get = vocabulary.get
-    return np.fromiter((get(v, -1) for v in values), dtype=np.int64, count=len(values))
