@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## The main job: build a demo practice's X12 files, check them, ingest them into a labeled line table.
+## The main job: simulate a practice as X12, check and ingest the files, train and register a first champion.
 demo: $(STAMP)
 	$(BIN)/denials demo --out data/demo
 

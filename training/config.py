@@ -77,6 +77,7 @@ class CapacityConfig(_Strict):
         ]
     )
     tolerance: float = Field(0.005, ge=0)
+    max_rows: int = Field(150_000, ge=1000, description="the sweep fits on the latest training lines only")
     contrib_rows: int = Field(2000, ge=10, description="rows timed for pred_contrib cost")
 
 

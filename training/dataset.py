@@ -80,7 +80,7 @@ def load_dataset(folder: str | Path, *, n_jobs: int | None = None, cache: bool =
     """The labeled lines of ``folder`` with their context columns (and the truth when simulated).
 
     Lines without an outcome yet (``label_denied`` null) are dropped: they cannot be trained or scored
-    against.
+    against. Rows are sorted by submission date (then claim id and line number).
     """
     folder = Path(folder)
     lines_path = folder / "lines.parquet"
@@ -117,7 +117,8 @@ def load_dataset(folder: str | Path, *, n_jobs: int | None = None, cache: bool =
         frame = annotate_frame(frame, authorizations, n_jobs=n_jobs)
         if cache:
             frame[list(CONTEXT_COLUMNS)].to_parquet(context_path)
-    frame = frame[frame["label_denied"].notna()].reset_index(drop=True)
+    frame = frame[frame["label_denied"].notna()]
+    frame = frame.sort_values(["submission_date", "claim_id", "line_number"], kind="stable").reset_index(drop=True)
     frame["label_denied"] = frame["label_denied"].astype(bool)
     return Dataset(frame, str(folder), print_, has_truth, authorizations is not None)
 

@@ -67,6 +67,8 @@ def choose_capacity(
     if not config.capacity.enabled:
         return {"num_leaves": config.model.num_leaves, "max_depth": config.model.max_depth}, []
     y = validation["label_denied"].to_numpy(dtype=bool)
+    # The sweep compares capacities, it does not ship a model: the latest lines are enough to rank them.
+    train = train.iloc[-config.capacity.max_rows :] if len(train) > config.capacity.max_rows else train
     results: list[dict[str, Any]] = []
     for candidate in config.capacity.candidates:
         if progress:
