@@ -60,3 +60,23 @@ def test_bench_simulate_main_small(tmp_path: Path) -> None:
         assert timing["ratio_to_reference"] > 0
     assert result["peak_mib"] > 0
     assert {"target_time_met", "target_memory_met", "command", "date"} <= result.keys()
+
+
+BENCH_TRAINING = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
+
+
+def test_bench_training_features_phase_small(tmp_path: Path) -> None:
+    """The feature phase runs on a tiny simulated practice and reports lines/s and the ratio to its reference."""
+    spec = importlib.util.spec_from_file_location("bench_training", BENCH_TRAINING)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "result.json"
+    report = bench.main(
+        ["--lines", "1500", "--workdir", str(tmp_path / "data"), "--repeats", "1", "--skip-train", "--skip-compare",
+         "--json", str(out)]
+    )  # fmt: skip
+    features = report["features"]
+    assert features["lines"] > 1000 and features["features_lines_per_s"] > 0
+    assert features["features_vs_reference"] > 0 and features["context_lines_per_s"] > 0
+    assert json.loads(out.read_text())["features"]["lines"] == features["lines"]
