@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from claims.model import Claim, ClaimLine, ClaimPayment, LineOutcome, Remittance
 
-__all__ = ["JoinReport", "LineMatch", "join_outcomes"]
+__all__ = ["JoinReport", "LineMatch", "adjudications", "claim_level_outcome", "join_outcomes", "match_lines"]
 
 #: CLP02 claim status codes that are not an adjudication of the claim (22 reversal, 25 predetermination).
 _NOT_ADJUDICATION = {"22", "25"}
@@ -98,9 +98,13 @@ def _match_lines(
     return matched, unmatched
 
 
-def join_outcomes(claims: Sequence[Claim], remittances: Sequence[Remittance]) -> JoinReport:
-    """Join remittances to claims; see the module docstring for the rules."""
-    report = JoinReport()
+def adjudications(
+    claims: Sequence[Claim], remittances: Sequence[Remittance], report: JoinReport
+) -> Iterator[tuple[int, ClaimPayment, dt.date | None]]:
+    """The claim-level half of the join: ``(claim index, claim payment, received date)`` for every
+    remittance claim that answers a submitted claim, in the order the join applies them (see the module
+    docstring). Reversals, unmatched remittance claims, later remittances and the claims without a
+    remittance are counted in ``report``."""
     by_id: dict[str, list[int]] = defaultdict(list)
     for index, claim in enumerate(claims):
         by_id[claim.claim_id].append(index)
@@ -119,39 +123,71 @@ def join_outcomes(claims: Sequence[Claim], remittances: Sequence[Remittance]) ->
         if not candidates:
             report.unmatched_remittance_claims.append(payment.claim_id)
             continue
-        # A claim id submitted more than once: the k-th adjudication answers the k-th submission (in
-        # submission order) made before the remittance arrived; one more is a later decision, not applied.
-        waiting = [
-            i
-            for i in candidates
-            if i not in adjudicated
-            and (received is None or (claims[i].submission_date or dt.date.min) <= received)
-        ]
-        if not waiting:
-            report.later_remittances += 1
-            continue
-        index = min(waiting, key=lambda i: (claims[i].submission_date or dt.date.min, i))
+        if len(candidates) == 1:
+            # The usual case: one submission of this claim id.
+            index = candidates[0]
+            if index in adjudicated or (
+                received is not None and (claims[index].submission_date or dt.date.min) > received
+            ):
+                report.later_remittances += 1
+                continue
+        else:
+            # A claim id submitted more than once: the k-th adjudication answers the k-th submission (in
+            # submission order) made before the remittance arrived; one more is a later decision, not
+            # applied.
+            waiting = [
+                i
+                for i in candidates
+                if i not in adjudicated
+                and (received is None or (claims[i].submission_date or dt.date.min) <= received)
+            ]
+            if not waiting:
+                report.later_remittances += 1
+                continue
+            index = min(waiting, key=lambda i: (claims[i].submission_date or dt.date.min, i))
         adjudicated.add(index)
-        claim = claims[index]
-        if not payment.lines:
-            # Claim-level adjudication: the claim's adjustments apply to every line.
-            whole = LineOutcome(
-                procedure_code="",
-                charge=payment.charge,
-                paid=payment.paid,
-                adjustments=payment.adjustments,
-                remark_codes=payment.remark_codes,
-            )
-            for line in claim.lines:
-                report.matches[(index, line.line_number)] = LineMatch(whole, payment, received, "claim_level")
-            continue
-        matched, unmatched = _match_lines(claim.lines, payment.lines)
-        for number, (outcome, method) in matched.items():
-            report.matches[(index, number)] = LineMatch(outcome, payment, received, method)
-        for outcome in unmatched:
-            report.unmatched_remittance_lines.append((payment.claim_id, outcome.procedure_code))
+        yield index, payment, received
+    report.claims_without_remittance = len(claims) - len(adjudicated)
+
+
+def claim_level_outcome(payment: ClaimPayment) -> LineOutcome:
+    """The outcome every line gets when the payment has no service lines (claim-level adjudication)."""
+    return LineOutcome(
+        procedure_code="",
+        charge=payment.charge,
+        paid=payment.paid,
+        adjustments=payment.adjustments,
+        remark_codes=payment.remark_codes,
+    )
+
+
+def match_lines(
+    claim: Claim, payment: ClaimPayment, report: JoinReport
+) -> dict[int, tuple[LineOutcome, str]]:
+    """The line-level half of the join for one claim and the payment that answers it: line number ->
+    (outcome, method) for the payment's service lines; the lines and outcomes left unmatched are listed
+    in ``report``. ``payment`` must have service lines (else see :func:`claim_level_outcome`)."""
+    matched, unmatched = _match_lines(claim.lines, payment.lines)
+    for outcome in unmatched:
+        report.unmatched_remittance_lines.append((payment.claim_id, outcome.procedure_code))
+    if len(matched) != len(claim.lines):
         for line in claim.lines:
             if line.line_number not in matched:
                 report.lines_without_outcome_in_adjudicated_claims.append((claim.claim_id, line.line_number))
-    report.claims_without_remittance = len(claims) - len(adjudicated)
+    return matched
+
+
+def join_outcomes(claims: Sequence[Claim], remittances: Sequence[Remittance]) -> JoinReport:
+    """Join remittances to claims; see the module docstring for the rules."""
+    report = JoinReport()
+    for index, payment, received in adjudications(claims, remittances, report):
+        claim = claims[index]
+        if not payment.lines:
+            # Claim-level adjudication: the claim's adjustments apply to every line.
+            whole = claim_level_outcome(payment)
+            for line in claim.lines:
+                report.matches[(index, line.line_number)] = LineMatch(whole, payment, received, "claim_level")
+            continue
+        for number, (outcome, method) in match_lines(claim, payment, report).items():
+            report.matches[(index, number)] = LineMatch(outcome, payment, received, method)
     return report

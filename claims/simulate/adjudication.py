@@ -18,13 +18,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 
 from claims.enums import AdjustmentGroup, AuthorizationStatus, ClaimForm, DenialCategory, DrugClass, PlanType
-from claims.model import Adjustment, ClaimPayment, LineOutcome, Remittance
+from claims.model import Claim, ClaimPayment, LineOutcome, Remittance
 from claims.policy import PayerPolicy
 from claims.reference import hcpcs_for_ndc, load_admin_codes, load_drugs
 from claims.simulate.practice import EM_ALLOWED, PAYER_ADDRESS, Encounter, limit_of
-from claims.simulate.trusted import trusted
+from claims.simulate.trusted import trusted, trusted_adjustment
 from claims.simulate.unpublished import unpublished_causes
 
 __all__ = ["Cause", "LineTruth", "adjudicate", "unit_limits"]
@@ -33,6 +34,9 @@ CO, OA = AdjustmentGroup.CONTRACTUAL, AdjustmentGroup.OTHER
 INITIAL_CODES = frozenset({"96413", "96409", "96365", "96374", "96360"})
 EM_CODES = frozenset({"99211", "99212", "99213", "99214", "99215", "G0463"})
 DISTINCT = frozenset({"59", "XE", "XS", "XP", "XU"})
+_CENT = Decimal("0.01")
+_probability = attrgetter("probability")
+_SEQUESTRATION = Decimal("0.02")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +84,33 @@ def _cost(code: str, units: Decimal, on: dt.date) -> float:
     return 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _ClaimFacts:
+    """What every line of a claim looks at: its codes, its diagnoses without dots, its modifiers by code."""
+
+    codes: list[str]
+    dx: list[str]
+    modifiers_by_code: dict[str, list[list[str]]]
+
+    @classmethod
+    def of(cls, claim: Claim) -> _ClaimFacts:
+        by_code: dict[str, list[list[str]]] = defaultdict(list)
+        for ln in claim.lines:
+            by_code[ln.procedure_code].append(ln.modifiers)
+        return cls(
+            [ln.procedure_code for ln in claim.lines],
+            [d.code.replace(".", "") for d in claim.diagnoses],
+            by_code,
+        )
+
+
 def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, int],
-                used_units: Mapping[int, Decimal]) -> list[Cause]:  # fmt: skip
-    """Causes that may deny line ``line_index`` of the encounter's claim under the billed payer's policy."""
+                used_units: Mapping[int, Decimal], facts: _ClaimFacts | None = None) -> list[Cause]:  # fmt: skip
+    """Causes that may deny line ``line_index`` of the encounter's claim under the billed payer's policy
+    (``facts``: :meth:`_ClaimFacts.of` the claim, when the caller has them)."""
     claim = encounter.claim
+    if facts is None:
+        facts = _ClaimFacts.of(claim)
     payer = encounter.billed_payer
     line = claim.lines[line_index]
     code = line.procedure_code
@@ -92,7 +119,7 @@ def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, i
     drug = drugs.get(code)
     causes: list[Cause] = []
     medicare = payer.plan_type is PlanType.MEDICARE
-    codes = [ln.procedure_code for ln in claim.lines]
+    codes = facts.codes
     # prior authorization
     auth = encounter.course.authorization_on(date) if payer is encounter.course.profile.payer else None
     if drug is not None and "JW" not in line.modifiers and payer.requires_auth(code, drug.drug_class, date):
@@ -113,7 +140,7 @@ def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, i
         elif claim.prior_authorization != auth.number:
             causes.append(Cause("authorization_number_mismatch", 0.45, "197", DenialCategory.AUTHORIZATION))
     # diagnosis coverage
-    dx = [d.code.replace(".", "") for d in claim.diagnoses]
+    dx = facts.dx
     own = payer.covered_prefixes(code, date)
     # The label's indications for antineoplastics; supportive drugs only against the payer's own list.
     families = (
@@ -139,12 +166,13 @@ def line_causes(encounter: Encounter, line_index: int, *, limits: Mapping[str, i
         and payer.jw_jz_enforced_from
         and date >= payer.jw_jz_enforced_from
     ):
-        has_waste_line = any(ln.procedure_code == code and "JW" in ln.modifiers for ln in claim.lines)
-        if not ({"JW", "JZ"} & set(line.modifiers)) and not has_waste_line:
+        same_code = facts.modifiers_by_code[code]
+        has_waste_line = any("JW" in m for m in same_code)
+        if "JW" not in line.modifiers and "JZ" not in line.modifiers and not has_waste_line:
             carc, rarc = ("16", "MA130") if medicare else ("4", None)
             category = DenialCategory.MISSING_INFORMATION if medicare else DenialCategory.CODING_MODIFIER
             causes.append(Cause("missing_jw_jz", payer.jw_jz_strictness, carc, category, rarc))
-        same_drug = {tuple(ln.modifiers) for ln in claim.lines if ln.procedure_code == code}
+        same_drug = {tuple(m) for m in same_code}
         if ("JW",) in same_drug and any("JZ" in m for m in same_drug):
             causes.append(
                 Cause("jw_and_jz", payer.jw_jz_strictness, "4", DenialCategory.CODING_MODIFIER, "N519")
@@ -260,18 +288,29 @@ def _combined(causes: Sequence[Cause]) -> float:
     return 1.0 - keep
 
 
+_DECIMALS: dict[float, Decimal] = {}
+
+
+def _decimal(value: float) -> Decimal:
+    """``Decimal(str(value))`` for a policy's rate, remembered (a handful of distinct values)."""
+    decimal = _DECIMALS.get(value)
+    if decimal is None:
+        decimal = _DECIMALS[value] = Decimal(str(value))
+    return decimal
+
+
 def _allowed(encounter: Encounter, code: str, units: Decimal, on: dt.date) -> Decimal:
     payer = encounter.billed_payer
     office = encounter.course.profile.office
     if code in EM_ALLOWED:
-        return EM_ALLOWED[code] * Decimal(str(payer.allowed_percent_of_asp))
+        return EM_ALLOWED[code] * _decimal(payer.allowed_percent_of_asp)
     admin = load_admin_codes().get(code)
     if admin is not None:
         factor = payer.admin_percent_of_opps if office else payer.allowed_percent_of_asp
-        return (admin.opps_rate or Decimal(0)) * Decimal(str(factor)) * units
+        return (admin.opps_rate or Decimal(0)) * _decimal(factor) * units
     if code in load_drugs():
         limit = limit_of(code, on) or Decimal(0)
-        return limit * units * Decimal(str(payer.allowed_percent_of_asp))
+        return limit * units * _decimal(payer.allowed_percent_of_asp)
     return Decimal(0)
 
 
@@ -302,12 +341,14 @@ def adjudicate(
                     auth_usage[auth.number] += line.units
                 used[i] = auth_usage[auth.number]
         claim_level = claim_causes(encounter, duplicate=duplicate)
+        facts = _ClaimFacts.of(claim)
         per_line = [
-            line_causes(encounter, i, limits=limits, used_units=used) for i in range(len(claim.lines))
+            line_causes(encounter, i, limits=limits, used_units=used, facts=facts)
+            for i in range(len(claim.lines))
         ]
         for i, line in enumerate(claim.lines):
             causes = claim_level + per_line[i]
-            main = max(causes, key=lambda c: c.probability)
+            main = max(causes, key=_probability)
             truths.append(LineTruth(index, line.line_number, _combined(causes),
                                     main.category if main.probability > 0 else None, main.name,
                                     main.rule_based))  # fmt: skip
@@ -324,11 +365,10 @@ def adjudicate(
             "member_id": patient.member_id,
         }  # fmt: skip
         if fired:
-            cause = max(fired, key=lambda c: c.probability)
+            cause = max(fired, key=_probability)
             payment = trusted(
                 ClaimPayment, status_code="4", paid=Decimal(0), patient_responsibility=Decimal(0),
-                adjustments=[trusted(Adjustment, group=cause.group, reason_code=cause.carc,
-                                     amount=claim.total_charge)],
+                adjustments=[trusted_adjustment(cause.group, cause.carc, claim.total_charge)],
                 remark_codes=[cause.rarc] if cause.rarc else [], **common,
             )  # fmt: skip
         else:
@@ -373,29 +413,25 @@ def _line_outcome(
         "control_number": line.control_number,
     }  # fmt: skip
     if fired:
-        cause = max(fired, key=lambda c: c.probability)
+        cause = max(fired, key=_probability)
         return trusted(
             LineOutcome, paid=Decimal(0), allowed=Decimal(0),
-            adjustments=[trusted(Adjustment, group=cause.group, reason_code=cause.carc, amount=line.charge)],
+            adjustments=[trusted_adjustment(cause.group, cause.carc, line.charge)],
             remark_codes=[cause.rarc] if cause.rarc else [], **base,
         )  # fmt: skip
     allowed = min(line.charge, _allowed(encounter, line.procedure_code, line.units, line.service_date))
-    allowed = allowed.quantize(Decimal("0.01"))
-    coinsurance = (allowed * Decimal(str(payer.coinsurance))).quantize(Decimal("0.01"))
+    allowed = allowed.quantize(_CENT)
+    coinsurance = (allowed * _decimal(payer.coinsurance)).quantize(_CENT)
     sequestration = (
-        ((allowed - coinsurance) * Decimal("0.02")).quantize(Decimal("0.01"))
-        if payer.sequestration
-        else Decimal(0)
+        ((allowed - coinsurance) * _SEQUESTRATION).quantize(_CENT) if payer.sequestration else Decimal(0)
     )
     adjustments = []  # in the order an 835 carries them: the CO group, then the PR group
     if line.charge - allowed:
-        adjustments.append(trusted(Adjustment, group=CO, reason_code="45", amount=line.charge - allowed))
+        adjustments.append(trusted_adjustment(CO, "45", line.charge - allowed))
     if sequestration:
-        adjustments.append(trusted(Adjustment, group=CO, reason_code="253", amount=sequestration))
+        adjustments.append(trusted_adjustment(CO, "253", sequestration))
     if coinsurance:
-        adjustments.append(
-            trusted(Adjustment, group=AdjustmentGroup.PATIENT, reason_code="2", amount=coinsurance)
-        )
+        adjustments.append(trusted_adjustment(AdjustmentGroup.PATIENT, "2", coinsurance))
     return trusted(
         LineOutcome,
         paid=allowed - coinsurance - sequestration,

@@ -19,7 +19,7 @@ import gc
 import json
 import multiprocessing
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -28,11 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from claims.enums import ClaimForm
-from claims.ingest import LINE_TABLE_COLUMNS, IngestResult, hash_identifier, line_table
-from claims.model import Authorization, Claim, Remittance
+from claims.ingest import LINE_TABLE_COLUMNS, claim_values, hash_identifier
+from claims.join import JoinReport, adjudications, claim_level_outcome, match_lines
+from claims.label import label_line
+from claims.model import Authorization, Claim, ClaimLine, ClaimPayment, LineOutcome, Remittance
 from claims.policy import PayerPolicy, load_payers
 from claims.reference import load_drugs
 from claims.simulate.adjudication import LineTruth, adjudicate, unit_limits
@@ -158,53 +161,212 @@ def write_simulation(
     return summary
 
 
+#: The line table's columns written to ``lines.parquet`` (as submitted) and to ``outcomes.parquet``.
+SUBMITTED = [c for c in LINE_TABLE_COLUMNS if not c.startswith(("outcome_", "label_"))]
+OUTCOME = [*OUTCOME_KEYS, *(c for c in LINE_TABLE_COLUMNS if c.startswith(("outcome_", "label_")))]
+_LINE_SCHEMA = pa.schema([(name, dtype) for name, (dtype, _) in LINE_TABLE_COLUMNS.items()])
+_SUBMITTED_SCHEMA = pa.schema([_LINE_SCHEMA.field(name) for name in SUBMITTED])
+_OUTCOME_SCHEMA = pa.schema([_LINE_SCHEMA.field(name) for name in OUTCOME])
+
+#: Lines per Arrow record batch (and Parquet row group) while the line tables are built and written: the
+#: Python values of one batch at a time, never the whole table.
+TABLE_BATCH_LINES = 65_536
+
+
 def _write_tables(result: SimulationResult, out: Path) -> dict[str, Any]:
     salt = result.config.id_salt
-    table, stats = line_table(
-        IngestResult(claims=result.claims, claim_sources=["simulated"] * len(result.claims),
-                     remittances=result.remittances),
-        salt=salt,
-    )  # fmt: skip
-    submitted = [c for c in LINE_TABLE_COLUMNS if not c.startswith(("outcome_", "label_"))]
-    outcome = [*OUTCOME_KEYS, *(c for c in LINE_TABLE_COLUMNS if c.startswith(("outcome_", "label_")))]
-    pq.write_table(table.select(submitted), out / "lines.parquet")
-    pq.write_table(table.select(outcome), out / "outcomes.parquet")
+    categories: Counter[str] = Counter()
+    denied = labeled = lines = 0
+    # The line and outcome tables are written a row group (a record batch) at a time, as they are built.
+    with (
+        pq.ParquetWriter(out / "lines.parquet", _SUBMITTED_SCHEMA) as submitted,
+        pq.ParquetWriter(out / "outcomes.parquet", _OUTCOME_SCHEMA) as outcomes,
+    ):
+        for batch in _line_batches(result, salt, categories):
+            flags = batch.column("label_denied")
+            labeled += len(flags) - flags.null_count
+            denied += pc.sum(flags).as_py() or 0
+            lines += batch.num_rows
+            submitted.write_batch(batch.select(SUBMITTED))
+            outcomes.write_batch(batch.select(OUTCOME))
     pq.write_table(_truth_table(result), out / "truth.parquet")
     pq.write_table(_auth_table(result, salt), out / "authorizations.parquet")
-    denied = [d for d in table.column("label_denied").to_pylist() if d is not None]
     summary = {
         "seed": result.config.seed,
         "period": [str(result.config.start), str(result.config.end)],
         "claims": len(result.claims),
-        "lines": table.num_rows,
+        "lines": lines,
         "authorizations": len(result.authorizations),
         "remittances": len(result.remittances),
         "injected_errors": len(result.errors),
-        "denial_rate": round(sum(denied) / len(denied), 4) if denied else None,
-        "denial_categories": stats["denial_categories"],
+        "denial_rate": round(denied / labeled, 4) if labeled else None,
+        "denial_categories": dict(sorted(categories.items())),
         "x12_files": [],
         "config": json.loads(result.config.model_dump_json()),
     }
     return summary
 
 
+def _line_batches(result: SimulationResult, salt: str, categories: Counter[str]) -> Iterator[pa.RecordBatch]:
+    """The rows of :func:`claims.ingest.line_table` for the simulated claims and remittances, as record
+    batches of about :data:`TABLE_BATCH_LINES` lines (the same values: the same join, the same labels, the
+    same conversions; ``tests/claims/test_simulate.py`` compares the two). Denial categories are counted
+    into ``categories``."""
+    claims = result.claims
+    report = JoinReport()
+    answers: dict[int, tuple[ClaimPayment, dt.date | None]] = {
+        index: (payment, received)
+        for index, payment, received in adjudications(claims, result.remittances, report)
+    }
+    per_claim: dict[str, list[Any]] = {name: [] for name in _CLAIM_COLUMNS}
+    rows: list[int] = []  # per line, its claim's row in per_claim
+    lines: list[ClaimLine] = []
+    found: list[_Found | None] = []
+    for index, claim in enumerate(claims):
+        n = len(claim.lines)
+        rows.extend([len(per_claim["claim_id"])] * n)
+        for key, value in claim_values(claim, "simulated", salt=salt).items():
+            per_claim[key].append(value)
+        lines.extend(claim.lines)
+        answer = answers.get(index)
+        if answer is None:
+            found.extend([None] * n)
+        else:
+            payment, received = answer
+            if payment.lines:
+                matched = match_lines(claim, payment, report)
+            else:
+                whole = (claim_level_outcome(payment), "claim_level")
+                matched = {line.line_number: whole for line in claim.lines}
+            status = payment.status_code
+            for line in claim.lines:
+                match = matched.get(line.line_number)
+                found.append(None if match is None else (match[0], match[1], status, received))
+        if len(lines) >= TABLE_BATCH_LINES:
+            yield _batch(per_claim, rows, lines, found, categories)
+            per_claim = {name: [] for name in _CLAIM_COLUMNS}
+            rows, lines, found = [], [], []
+    if lines or not claims:
+        yield _batch(per_claim, rows, lines, found, categories)
+
+
+def _batch(
+    per_claim: dict[str, list[Any]],
+    rows: list[int],
+    lines: list[ClaimLine],
+    found: list[_Found | None],
+    categories: Counter[str],
+) -> pa.RecordBatch:
+    """One record batch of the line table: the claim columns repeated on each line, then the line, outcome
+    and label columns."""
+    claim_table = pa.table(per_claim, schema=pa.schema([_LINE_SCHEMA.field(n) for n in _CLAIM_COLUMNS]))
+    repeated = claim_table.take(pa.array(rows, pa.int64()))
+    cols = _line_values(lines, found, categories)
+    arrays = [
+        repeated.column(field.name).combine_chunks()
+        if field.name in per_claim
+        else pa.array(cols[field.name], field.type)
+        for field in _LINE_SCHEMA
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=_LINE_SCHEMA)
+
+
+#: A line's outcome as joined: (outcome, match method, claim status, received date).
+_Found = tuple[LineOutcome, str, str, dt.date | None]
+
+
+def _line_values(
+    lines: list[ClaimLine], found: list[_Found | None], categories: Counter[str]
+) -> dict[str, list[Any]]:
+    """The line, outcome and label columns of ``lines``: the values of :func:`claims.ingest.line_values`
+    and of :func:`claims.ingest.line_table`'s outcome part."""
+    from claims.reference import load_carcs, load_rarcs
+
+    carcs, rarcs = load_carcs(), load_rarcs()
+    cols: dict[str, list[Any]] = {}
+    cols["line_number"] = [line.line_number for line in lines]
+    cols["procedure_code"] = [line.procedure_code for line in lines]
+    cols["modifiers"] = ["|".join(line.modifiers) for line in lines]
+    cols["units"] = [float(line.units) for line in lines]
+    cols["line_charge"] = [float(line.charge) for line in lines]
+    cols["service_date"] = [line.service_date for line in lines]
+    cols["diagnosis_pointers"] = ["|".join(map(str, line.diagnosis_pointers)) for line in lines]
+    cols["revenue_code"] = [line.revenue_code for line in lines]
+    cols["ndc"] = [line.ndc for line in lines]
+    cols["ndc_quantity"] = [None if line.ndc_quantity is None else float(line.ndc_quantity) for line in lines]
+    cols["ndc_unit"] = [line.ndc_unit._value_ if line.ndc_unit else None for line in lines]
+    cols["line_prior_authorization"] = [line.prior_authorization for line in lines]
+    cols["line_control_number"] = [line.control_number for line in lines]
+    outcomes = [f[0] if f is not None else None for f in found]
+    labels = [
+        None if o is None else label_line(o.adjustments, o.remark_codes, carcs=carcs, rarcs=rarcs)
+        for o in outcomes
+    ]
+    cols["outcome_matched"] = [f is not None for f in found]
+    cols["outcome_match_method"] = [f[1] if f is not None else None for f in found]
+    cols["outcome_claim_status"] = [f[2] if f is not None else None for f in found]
+    cols["outcome_received_date"] = [f[3] if f is not None else None for f in found]
+    cols["outcome_paid"] = [None if o is None else float(o.paid) for o in outcomes]
+    cols["outcome_allowed"] = [None if o is None or o.allowed is None else float(o.allowed) for o in outcomes]
+    cols["outcome_units_paid"] = [
+        None if o is None or o.units_paid is None else float(o.units_paid) for o in outcomes
+    ]
+    cols["outcome_adjustments"] = [
+        None
+        if o is None
+        else "|".join(f"{a.group._value_}-{a.reason_code}:{a.amount}" for a in o.adjustments)
+        for o in outcomes
+    ]
+    cols["outcome_remark_codes"] = [None if o is None else "|".join(o.remark_codes) for o in outcomes]
+    cols["label_denied"] = [None if label is None else label.denied for label in labels]
+    cols["label_category"] = [
+        None if label is None or label.category is None else label.category._value_ for label in labels
+    ]
+    cols["label_reason_code"] = [None if label is None else label.reason_code for label in labels]
+    cols["label_group"] = [
+        None if label is None or label.group is None else label.group._value_ for label in labels
+    ]
+    cols["label_denied_amount"] = [None if label is None else label.denied_amount for label in labels]
+    categories.update(c for c in cols["label_category"] if c is not None)
+    return cols
+
+
+#: The outcome and label columns of the line table.
+_OUTCOME_COLUMNS = tuple(c for c in LINE_TABLE_COLUMNS if c.startswith(("outcome_", "label_")))
+
+
+#: The claim-level columns of the line table (:func:`claims.ingest.claim_values`), which come first.
+_CLAIM_COLUMNS = tuple(LINE_TABLE_COLUMNS)[: tuple(LINE_TABLE_COLUMNS).index("line_number")]
+
+
 def _truth_table(result: SimulationResult) -> pa.Table:
     errors: dict[tuple[int, int | None], list[str]] = defaultdict(list)
     for index, line, kind in result.errors:
         errors[(index, line)].append(kind)
-    rows: dict[str, list[Any]] = defaultdict(list)
-    for truth in result.truth:
-        claim = result.claims[truth.claim_index]
-        rows["claim_id"].append(claim.claim_id)
-        rows["submission_date"].append(claim.submission_date)
-        rows["line_number"].append(truth.line_number)
-        rows["true_probability"].append(truth.probability)
-        rows["true_category"].append(truth.category.value if truth.category else None)
-        rows["true_cause"].append(truth.cause)
-        rows["rule_based"].append(truth.rule_based)
-        rows["line_errors"].append("|".join(errors.get((truth.claim_index, truth.line_number), [])))
-        rows["claim_errors"].append("|".join(errors.get((truth.claim_index, None), [])))
-    return pa.table(rows)
+    line_errors = {key: "|".join(kinds) for key, kinds in errors.items()}
+    claims = result.claims
+    truth = result.truth
+    claim_ids: list[str] = []
+    submitted: list[dt.date | None] = []
+    claim_errors: list[str] = []
+    for t in truth:
+        claim = claims[t.claim_index]
+        claim_ids.append(claim.claim_id)
+        submitted.append(claim.submission_date)
+        claim_errors.append(line_errors.get((t.claim_index, None), ""))
+    return pa.table(
+        {
+            "claim_id": claim_ids,
+            "submission_date": submitted,
+            "line_number": [t.line_number for t in truth],
+            "true_probability": [t.probability for t in truth],
+            "true_category": [t.category.value if t.category else None for t in truth],
+            "true_cause": [t.cause for t in truth],
+            "rule_based": [t.rule_based for t in truth],
+            "line_errors": [line_errors.get((t.claim_index, t.line_number), "") for t in truth],
+            "claim_errors": claim_errors,
+        }
+    )
 
 
 def _auth_table(result: SimulationResult, salt: str) -> pa.Table:

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from claims.model import Claim
+from claims.model import Claim, ClaimLine
 from claims.reference import load_admin_codes, load_drugs, load_ndc_crosswalk
 from claims.simulate.config import SimulationConfig
-from claims.simulate.practice import Encounter
+from claims.simulate.practice import Encounter, diagnosis_of, payer_of
+from claims.simulate.trusted import trusted
 
 __all__ = ["ERROR_TYPES", "inject_mistakes"]
 
@@ -30,6 +31,25 @@ ERROR_TYPES = (
     "missing_modifier_25", "missing_trial_element", "diagnosis_not_covered", "ndc_mismatch",
     "auth_number_missing", "late_submission", "duplicate_submission",
 )  # fmt: skip
+
+
+def _editable(claim: Claim) -> dict[str, Any]:
+    """The claim's fields as a dict that a mistake may change without touching ``claim``: its lines as
+    dicts (with their own modifier lists), its diagnoses as codes; the other values are shared."""
+    data = dict(claim.__dict__)
+    data["lines"] = [dict(line.__dict__, modifiers=list(line.modifiers)) for line in claim.lines]
+    data["diagnoses"] = [d.code for d in claim.diagnoses]
+    return data
+
+
+def _rebuilt(data: dict[str, Any]) -> Claim:
+    """The claim of ``data`` (from :func:`_editable`, then changed), built without validation: every value a
+    mistake puts in is one the simulator's own validated data holds (``Decimal`` units, dotted ICD-10
+    codes, 11-digit NDCs from the crosswalk, known modifiers and codes); ``tests/claims/test_simulate.py``
+    re-validates the claims of a run and checks that nothing changes."""
+    lines = [trusted(ClaimLine, **line) for line in _lines(data)]
+    diagnoses = [diagnosis_of(code) for code in data["diagnoses"]]
+    return trusted(Claim, **(data | {"diagnoses": diagnoses, "lines": lines}))
 
 
 def _lines(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,7 +76,7 @@ def inject_mistakes(
     out: list[Encounter] = []
     for encounter in encounters:
         claim = encounter.claim
-        data = claim.model_dump()
+        data = _editable(claim)
         lines = _lines(data)
         # The line itself is recorded, not its number: a later mistake may remove a line and renumber.
         errors: list[tuple[dict[str, Any] | None, str]] = []
@@ -127,11 +147,11 @@ def inject_mistakes(
             any(line["procedure_code"] in drugs for line in lines)
             and rng.random() < rates.diagnosis_not_covered
         ):
-            dx = data["diagnoses"][1]["code"]
+            dx = data["diagnoses"][1]
             replacement = rng.choice(
                 [c for c in ("C61", "C64.9", "C73", "C43.9", "C71.9", "C22.0") if c[:3] != dx[:3]]
             )
-            data["diagnoses"][1]["code"] = replacement
+            data["diagnoses"][1] = replacement
             mark(None, "diagnosis_not_covered")
         if data["prior_authorization"] and rng.random() < rates.auth_number_missing:
             data["prior_authorization"] = None
@@ -141,7 +161,7 @@ def inject_mistakes(
             data["submission_date"] = max(line["service_date"] for line in lines) + dt.timedelta(days=late)
             mark(None, "late_submission")
         if changed:
-            encounter.claim = Claim.model_validate(data)
+            encounter.claim = _rebuilt(data)
             encounter.errors.extend(
                 (line["line_number"] if line is not None else None, kind) for line, kind in errors
             )
@@ -176,7 +196,7 @@ def _trial_mistake(rng: random.Random, data: dict[str, Any], encounter: Encounte
         data["clinical_trial_number"] = None
         mark(None, "missing_trial_element")
     elif choice == "z006":
-        data["diagnoses"] = [d for d in data["diagnoses"] if d["code"] != "Z00.6"]
+        data["diagnoses"] = [d for d in data["diagnoses"] if d != "Z00.6"]
         mark(None, "missing_trial_element")
     elif choice == "q1":
         for line in lines:
@@ -188,7 +208,6 @@ def _trial_mistake(rng: random.Random, data: dict[str, Any], encounter: Encounte
         line["modifiers"].remove("Q0")
         mark(line, "missing_trial_element")
     else:
-        data["payer"] = {"payer_id": plan.payer_id, "name": plan.name, "plan_type": plan.plan_type,
-                         "address": data["payer"]["address"]}  # fmt: skip
+        data["payer"] = payer_of(plan)
         encounter.billed_payer = plan
         mark(None, "missing_trial_element")

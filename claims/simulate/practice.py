@@ -131,7 +131,7 @@ _PAYERS: dict[tuple[str, str, PlanType], Payer] = {}
 _DIAGNOSES: dict[str, Diagnosis] = {}
 
 
-def _payer(policy: PayerPolicy) -> Payer:
+def payer_of(policy: PayerPolicy) -> Payer:
     """The claim's payer (2010BB) for a policy: one shared object per payer."""
     key = (policy.payer_id, policy.name, policy.plan_type)
     payer = _PAYERS.get(key)
@@ -142,7 +142,7 @@ def _payer(policy: PayerPolicy) -> Payer:
     return payer
 
 
-def _diagnosis(code: str) -> Diagnosis:
+def diagnosis_of(code: str) -> Diagnosis:
     """A validated diagnosis, one shared object per code."""
     diagnosis = _DIAGNOSES.get(code)
     if diagnosis is None:
@@ -306,10 +306,10 @@ def _port_flush(
         service_date=date, diagnosis_pointers=[1, 2], control_number=f"{claim_id}-1",
     )  # fmt: skip
     claim = trusted(
-        Claim, claim_id=claim_id, form=ClaimForm.PROFESSIONAL, payer=_payer(payer),
+        Claim, claim_id=claim_id, form=ClaimForm.PROFESSIONAL, payer=payer_of(payer),
         patient=profile.patient, billing_provider=PRACTICE,
         rendering_provider=ONCOLOGISTS[sum(map(ord, profile.patient.member_id)) % len(ONCOLOGISTS)],
-        place_of_service="11", diagnoses=[_diagnosis("Z45.2"), _diagnosis(profile.diagnosis)],
+        place_of_service="11", diagnoses=[diagnosis_of("Z45.2"), diagnosis_of(profile.diagnosis)],
         submission_date=date + dt.timedelta(days=rng.randint(*config.submission_lag_days)), lines=[line],
     )  # fmt: skip
     return Encounter(course=course, claim=claim, doses={}, waste_lines=set(), billed_payer=payer)
@@ -582,13 +582,13 @@ def _claim_for(rng: random.Random, course: Course, date: dt.date, admins: list[D
         Claim,
         claim_id=claim_id,
         form=ClaimForm.PROFESSIONAL if office else ClaimForm.INSTITUTIONAL,
-        payer=_payer(billed_payer),
+        payer=payer_of(billed_payer),
         patient=profile.patient,
         billing_provider=PRACTICE if office else HOSPITAL,
         rendering_provider=rendering,
         place_of_service="11" if office else None,
         type_of_bill=None if office else "0131",
-        diagnoses=[_diagnosis(c) for c in diagnoses],
+        diagnoses=[diagnosis_of(c) for c in diagnoses],
         condition_codes=["30"] if trial and not office else [],
         clinical_trial_number=profile.trial_number,
         prior_authorization=auth_number,

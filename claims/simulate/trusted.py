@@ -12,11 +12,15 @@ changes.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["trusted"]
+from claims.enums import AdjustmentGroup
+from claims.model import Adjustment
+
+__all__ = ["trusted", "trusted_adjustment"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -84,3 +88,17 @@ def trusted(model_class: type[M], /, **values: Any) -> M:
     _set_extra(model, None)
     _set_private(model, None)
     return model
+
+
+def trusted_adjustment(group: AdjustmentGroup, reason_code: str, amount: Decimal) -> Adjustment:
+    """``trusted(Adjustment, group=..., reason_code=..., amount=...)``, faster (a run makes millions)."""
+    model = _new_adjustment(Adjustment)
+    _set_dict(model, {"group": group, "reason_code": reason_code, "amount": amount, "quantity": None})
+    _set_fields_set(model, _ADJUSTMENT_FIELDS)
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
+
+
+_new_adjustment = Adjustment.__new__
+_ADJUSTMENT_FIELDS = _plan(Adjustment, ("group", "reason_code", "amount"))[2]

@@ -47,15 +47,37 @@ def _seg(*elements: str) -> str:
     return "*".join(elements).rstrip("*") + "~"
 
 
+#: The text of amounts and quantities already written. Equal non-zero finite decimals (``1.5`` and
+#: ``1.50``) give the same text, so the value is the key; zero is not remembered (``-0`` equals ``0``).
+_MONEY: dict[Decimal, str] = {}
+_PLAIN: dict[Decimal, str] = {}
+_REMEMBERED = 100_000
+
+
 def _money(value: Decimal) -> str:
-    return format(value.quantize(_CENT), "f")
+    text = _MONEY.get(value) if value else None
+    if text is None:
+        text = format(value.quantize(_CENT), "f")
+        if value and value.is_finite():
+            if len(_MONEY) > _REMEMBERED:
+                _MONEY.clear()
+            _MONEY[value] = text
+    return text
 
 
 def _plain(value: Decimal) -> str:
     """X12 R type: ``200``, not ``200.000`` (``mapping._plain``)."""
-    if value == value.to_integral_value():
-        return format(value.quantize(_ONE), "f")
-    return format(value.normalize(), "f")
+    text = _PLAIN.get(value) if value else None
+    if text is None:
+        if value == value.to_integral_value():
+            text = format(value.quantize(_ONE), "f")
+        else:
+            text = format(value.normalize(), "f")
+        if value and value.is_finite():
+            if len(_PLAIN) > _REMEMBERED:
+                _PLAIN.clear()
+            _PLAIN[value] = text
+    return text
 
 
 _DATES: dict[dt.date, str] = {}
@@ -251,6 +273,11 @@ def _transaction_837(
 
 
 def _cas(out: list[str], adjustments: Sequence[Adjustment]) -> None:
+    if len(adjustments) == 1:
+        adj = adjustments[0]
+        quantity = _plain(adj.quantity) if adj.quantity is not None else ""
+        out.append(_seg("CAS", adj.group._value_, adj.reason_code, _money(adj.amount), quantity))
+        return
     by_group: dict[str, list[Adjustment]] = defaultdict(list)
     for adj in adjustments:
         by_group[adj.group.value].append(adj)

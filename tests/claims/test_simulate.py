@@ -177,3 +177,36 @@ def test_trusted_refuses_unknown_and_missing_fields() -> None:
         trusted(Diagnosis, code="C34.90", note="x")
     with pytest.raises(TypeError, match="missing"):
         trusted(Diagnosis)
+
+
+def test_simulator_tables_are_the_ingest_line_table(tmp_path: Path) -> None:
+    """``write_simulation`` builds its line and outcome tables directly (in record batches, with the join
+    and the labels of :func:`claims.ingest.line_table`): the same rows as ``line_table`` of its claims and
+    remittances, duplicates and claim-level denials included."""
+    from claims.ingest import IngestResult, line_table
+    from claims.simulate import engine
+
+    config = SimulationConfig(claims=900, seed=3)
+    result = simulate_practice(config)
+    assert len({c.claim_id for c in result.claims}) < len(result.claims), "duplicates are part of the test"
+    assert any(not p.lines for r in result.remittances for p in r.claims), "so are claim-level denials"
+    expected, stats = line_table(
+        IngestResult(
+            claims=result.claims,
+            claim_sources=["simulated"] * len(result.claims),
+            remittances=result.remittances,
+        ),
+        salt=config.id_salt,
+    )
+    original = engine.TABLE_BATCH_LINES
+    engine.TABLE_BATCH_LINES = 1000  # several batches
+    try:
+        summary = write_simulation(result, tmp_path)
+    finally:
+        engine.TABLE_BATCH_LINES = original
+    lines = pq.read_table(tmp_path / "lines.parquet")
+    outcomes = pq.read_table(tmp_path / "outcomes.parquet")
+    assert lines.equals(expected.select(lines.column_names))
+    assert outcomes.equals(expected.select(outcomes.column_names))
+    assert summary["denial_categories"] == stats["denial_categories"]
+    assert summary["denial_rate"] == stats["denial_rate"]

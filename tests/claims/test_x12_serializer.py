@@ -180,3 +180,19 @@ def test_parallel_x12_writing_gives_the_same_files(
     assert parallel == serial and len(serial) > 2
     for name in serial:
         assert (tmp_path / "parallel" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes()
+
+
+def test_remembered_amounts_are_written_as_before() -> None:
+    """``_money`` and ``_plain`` remember the text of each value: equal values written differently
+    (``1.5``, ``1.50``), zero and negative zero, and integers give the text they gave without it."""
+    from decimal import Decimal
+
+    from claims.x12 import serializer
+
+    values = ["1.5", "1.50", "1.500", "0", "-0", "0.00", "-0.00", "200", "200.000", "2E+2", "12.345", "-3.10"]
+    for _ in range(2):  # the second time from the remembered texts
+        for text in values:
+            value = Decimal(text)
+            assert serializer._money(value) == format(value.quantize(Decimal("0.01")), "f"), text
+            plain = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+            assert serializer._plain(value) == format(plain, "f"), text
