@@ -121,6 +121,8 @@ def log_training_run(
             signature=signature,
             input_example=example,
             pyfunc_predict_fn="predict_proba",
+            # Stated, not inferred: inference loads the model in a subprocess (a minute on a large model).
+            pip_requirements=model_requirements(),
         )
         version = mlflow.register_model(info.model_uri, model_name)
         client = MlflowClient()
@@ -128,6 +130,23 @@ def log_training_run(
         return RegisteredModel(
             model_name, str(version.version), run.info.run_id, f"models:/{model_name}/{version.version}"
         )
+
+
+#: The distributions the pickled model needs besides this project's own packages (features, claims).
+_REQUIREMENTS = ("lightgbm", "scikit-learn", "numpy", "pandas", "pyarrow", "pydantic", "simple-icd-10-cm", "pyyaml")
+
+
+def model_requirements() -> list[str]:
+    """Pinned requirements of the logged model, from the running environment."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in _REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:  # pragma: no cover - every one is a dependency of the project
+            continue
+    return pins
 
 
 def champion_version(model_name: str) -> RegisteredModel | None:
