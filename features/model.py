@@ -70,6 +70,7 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         lambda_l2: float = 1.0,
         early_stopping_rounds: int = 40,
         calibration: str = "sigmoid",
+        monotone: bool = True,
         reason_estimators: int = 400,
         min_code_count: int = 20,
         history_weight: float = 30.0,
@@ -86,6 +87,7 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.lambda_l2 = lambda_l2
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
+        self.monotone = monotone
         self.reason_estimators = reason_estimators
         self.min_code_count = min_code_count
         self.history_weight = history_weight
@@ -132,7 +134,7 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         eval_set = lgb.Dataset(eval_matrix, y_eval, reference=train_set)
         # What the audit flags (and units over the limit, late submission) may only raise the risk: a biller
         # who fixes a finding must never see the risk go up because of it.
-        monotone = [spec.monotone for spec in self.builder_.feature_specs_]
+        monotone = [spec.monotone if self.monotone else 0 for spec in self.builder_.feature_specs_]
         params = {
             **self._params(),
             "objective": "binary",

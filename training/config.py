@@ -59,6 +59,7 @@ class ModelConfig(_Strict):
     lambda_l2: float = Field(1.0, ge=0)
     early_stopping_rounds: int = Field(40, ge=1)
     calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
+    monotone: bool = Field(True, description="audit findings, unit limit and lateness may only raise the risk")
     reason_estimators: int = Field(400, ge=1)
     min_code_count: int = Field(20, ge=1)
     history_weight: float = Field(30.0, gt=0)
