@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -206,7 +207,13 @@ def _date(value: Any) -> dt.date | None:
 def _decimal(value: Any) -> Decimal | None:
     if value is None or (isinstance(value, float) and value != value):
         return None
-    return Decimal(repr(float(value))).normalize() if float(value) != int(value) else Decimal(int(value))
+    return _decimal_of(float(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def _decimal_of(value: float) -> Decimal:
+    # units and charges repeat across a history: convert each distinct value once
+    return Decimal(repr(value)).normalize() if value != int(value) else Decimal(int(value))
 
 
 _PROVIDER = "PRACTICE"

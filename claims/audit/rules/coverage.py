@@ -819,7 +819,10 @@ def _duplicated_lines(claim: Claim, context: AuditContext) -> tuple[bool, list[C
 def _find_duplicates(claim: Claim, context: AuditContext) -> tuple[bool, list[ClaimLine]]:
     earlier = _earlier(claim, context)
     same_id = any(c.claim_id == claim.claim_id for c in context.submitted if c is not claim)
-    keys = {_line_key(line) for other in earlier for line in other.lines}
+    # A duplicate line has the same service date: look only at earlier lines of the claim's dates (a
+    # patient's history grows with every claim; building every key would make the audit quadratic).
+    dates = {line.service_date for line in claim.lines}
+    keys = {_line_key(line) for other in earlier for line in other.lines if line.service_date in dates}
     return same_id, [line for line in claim.lines if _line_key(line) in keys]
 
 
