@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck venv clean
+.PHONY: demo test lint typecheck venv clean notebooks
 
 venv: $(STAMP)
 
@@ -20,16 +20,25 @@ demo: $(STAMP)
 
 ## The tests (what CI runs).
 test: $(STAMP)
-	$(BIN)/ruff check claims features training serving tests benchmarks
+	$(BIN)/ruff check claims features training serving tests benchmarks notebooks
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check claims features training serving tests benchmarks
-	$(BIN)/ruff format --check claims features training serving tests benchmarks
+	$(BIN)/ruff check claims features training serving tests benchmarks notebooks
+	$(BIN)/ruff format --check claims features training serving tests benchmarks notebooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## The data scientists' notebooks in JupyterLab (the [notebooks] extra; jupytext opens the .py files as
+## notebooks: right-click, Open With, Jupytext Notebook). Their data: data/notebooks, simulated on first use.
+notebooks: $(STAMP) $(VENV)/.notebooks
+	DENIALS_NOTEBOOK_DATA=$(CURDIR)/data/notebooks $(BIN)/jupyter lab notebooks
+
+$(VENV)/.notebooks: pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,notebooks]'
+	touch $(VENV)/.notebooks
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,8 @@ On a data folder (``denials simulate`` output, ideally 1,000,000 lines), in fres
   against a reference measured in the same subprocess: reading ``lines.parquet`` into pandas. Reported
   as lines/s and as a ratio to the reference. Target: at least 200,000 lines/s.
 * ``context``: the point-in-time audit of every claim (``features.context.annotate_frame``, 2 processes),
-  which the dataset loader caches next to the data: lines/s.
+  which the dataset loader caches next to the data: lines/s. The ``train`` phase then reads that cache, so
+  a first training on fresh data costs ``train_s + context_s`` (reported as ``fresh_train_s``).
 * ``train``: ``train_model`` end to end as ``denials train`` runs it (load with the audit, capacity sweep,
   fit, calibration, reason model, evaluation against the baselines and the oracle, MLflow logging to a
   temporary store): wall time and peak memory (``ru_maxrss`` of the subprocess and its children). Target on

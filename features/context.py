@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from claims.audit import REGISTRY, Finding, Severity, audit_claim
-from claims.enums import AuthorizationStatus, ClaimForm, PlanType, Sex
+from claims.enums import AuthorizationStatus, ClaimForm, NdcUnit, PlanType, Sex
 from claims.model import Authorization, Claim, ClaimLine, Diagnosis, Patient, Payer, Provider
 from claims.policy import PayerPolicy, load_payers
 from claims.reference import load_drugs
@@ -256,7 +256,7 @@ def _claim_at(c: Mapping[str, list[Any]], start: int, end: int) -> Claim:
             revenue_code=_text(c["revenue_code"][i]),
             ndc=_text(c["ndc"][i]),
             ndc_quantity=_decimal(c["ndc_quantity"][i]),
-            ndc_unit=_text(c["ndc_unit"][i]),  # type: ignore[arg-type]
+            ndc_unit=NdcUnit(unit) if (unit := _text(c["ndc_unit"][i])) else None,
             prior_authorization=_text(c["line_prior_authorization"][i]),
             control_number=_text(c["line_control_number"][i]),
             description=None,

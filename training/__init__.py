@@ -27,6 +27,18 @@ _PUBLIC = {
     "evaluate_registered": "training.train",
     "train_model": "training.train",
     "load_model": "training.tracking",
+    "ClaimScore": "training.api",
+    "FixReport": "training.api",
+    "apply_fixes_and_rescore": "training.api",
+    "claims_from_lines": "training.api",
+    "evaluate_against_baselines": "training.api",
+    "explain": "training.api",
+    "fit_model": "training.api",
+    "load_authorizations": "training.api",
+    "notebook_data": "training.api",
+    "quick_config": "training.api",
+    "score_claims": "training.api",
+    "simulate_data": "training.api",
 }
 
 __all__ = sorted(_PUBLIC)

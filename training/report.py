@@ -1,8 +1,9 @@
 """The evaluation report: plots (ROC, PR, calibration, lift, importance, contribution summary), tables and
 the model card, written to a folder that MLflow logs as the run's ``report`` artifacts.
 
-Plots use matplotlib's Agg backend (no display). Nothing in the report identifies a patient: only
-aggregates over lines, payer names and codes.
+Plots are drawn on plain ``Figure`` objects (Agg, no display), outside pyplot: importing this module
+leaves the caller's backend alone (a notebook keeps its inline plots). Nothing in the report identifies a
+patient: only aggregates over lines, payer names and codes.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -26,10 +24,14 @@ from training.evaluate import Evaluation, summary_rows
 __all__ = ["model_card", "write_report"]
 
 
-def _save(fig: Any, path: Path) -> None:
+def _subplots(*grid: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid)
+
+
+def _save(fig: Figure, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write_report(
@@ -45,7 +47,7 @@ def write_report(
     """Write the plots, ``metrics.json``, ``slices.json`` and ``model_card.md`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, axes = _subplots(1, 2, figsize=(11, 4.5))
     for name, p in evaluation.scores.items():
         fpr, tpr, _ = roc_curve(y, p)
         axes[0].plot(fpr, tpr, label=f"{name} ({evaluation.metrics[name].get('roc_auc', float('nan')):.3f})")
@@ -57,7 +59,7 @@ def write_report(
         ax.legend(fontsize=8)
     _save(fig, folder / "roc_pr.png")
     written.append(folder / "roc_pr.png")
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = _subplots(figsize=(5.5, 5))
     for name in ("model", "oracle", "logistic"):
         if name in evaluation.scores:
             observed, predicted = calibration_curve(
@@ -69,7 +71,7 @@ def write_report(
     ax.legend()
     _save(fig, folder / "calibration.png")
     written.append(folder / "calibration.png")
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = _subplots(figsize=(6, 4.5))
     for name, p in evaluation.scores.items():
         order = np.argsort(-p, kind="stable")
         captured = np.cumsum(y[order]) / max(1, y.sum())
@@ -83,7 +85,7 @@ def write_report(
     names = np.array(model.feature_names_)
     gain = model.booster_.feature_importance(importance_type="gain")
     top = np.argsort(-gain)[:25][::-1]
-    fig, ax = plt.subplots(figsize=(7, 7))
+    fig, ax = _subplots(figsize=(7, 7))
     ax.barh(names[top], gain[top] / gain.sum())
     ax.set(xlabel="share of total gain", title="Feature importance (gain)")
     _save(fig, folder / "feature_importance.png")
@@ -91,7 +93,7 @@ def write_report(
     contributions = model.contributions(sample)[:, :-1]
     mean_abs = np.abs(contributions).mean(axis=0)
     top = np.argsort(-mean_abs)[:20][::-1]
-    fig, ax = plt.subplots(figsize=(8, 7))
+    fig, ax = _subplots(figsize=(8, 7))
     rng = np.random.default_rng(0)
     for row, k in enumerate(top):
         values = sample[:, k].astype(np.float64)
