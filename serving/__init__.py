@@ -1,1 +1,54 @@
-"""serving package (filled in by later issues)."""
+"""The scoring service: FastAPI app, scorer, explanations, prediction log, model store, batch scoring.
+
+>>> from serving import Settings, create_app  # doctest: +SKIP
+>>> app = create_app(Settings(demo=True))  # doctest: +SKIP
+"""
+
+from serving.app import create_app, create_app_from_env
+from serving.errors import (
+    BodyTooLarge,
+    FeatureSchemaMismatch,
+    InvalidInput,
+    InvalidX12,
+    ModelLoadError,
+    ModelUnavailable,
+    Overloaded,
+    ServingError,
+    TooManyClaims,
+)
+from serving.explain import Explainer, Reason
+from serving.model_store import LoadedModel, ModelInfo, check_feature_schema, load_model
+from serving.prediction_log import PredictionLog, open_prediction_log
+from serving.scorer import ClaimInput, ClaimResult, LineResult, ModelScorer, Scorer, claim_risk
+from serving.settings import Settings, get_settings, hash_api_key
+
+__all__ = [
+    "BodyTooLarge",
+    "ClaimInput",
+    "ClaimResult",
+    "Explainer",
+    "FeatureSchemaMismatch",
+    "InvalidInput",
+    "InvalidX12",
+    "LineResult",
+    "LoadedModel",
+    "ModelInfo",
+    "ModelLoadError",
+    "ModelScorer",
+    "ModelUnavailable",
+    "Overloaded",
+    "PredictionLog",
+    "Reason",
+    "Scorer",
+    "ServingError",
+    "Settings",
+    "TooManyClaims",
+    "check_feature_schema",
+    "claim_risk",
+    "create_app",
+    "create_app_from_env",
+    "get_settings",
+    "hash_api_key",
+    "load_model",
+    "open_prediction_log",
+]

@@ -374,6 +374,142 @@ def evaluate_command(
     console.print(_metrics_table(f"{model} on the test period of {data}", evaluation.metrics))
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model URI or folder (default models:/oncology-denials@champion).")
+    ] = None,
+    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking/registry URI.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    demo: Annotated[
+        bool, typer.Option(help="Local demo: 127.0.0.1 only, a demo API key, no DENIALS_ID_SALT needed.")
+    ] = False,
+) -> None:
+    """Start the scoring service (settings from DENIALS_* environment variables; options override them)."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from serving.settings import Settings
+
+    given = {"HOST": host, "PORT": port, "MODEL_URI": model, "TRACKING_URI": tracking_uri}
+    # Workers are separate processes that read their settings from the environment.
+    os.environ.update({f"DENIALS_{k}": str(v) for k, v in given.items() if v is not None})
+    if demo:
+        os.environ["DENIALS_DEMO"] = "true"
+    try:
+        settings = Settings().with_demo_key()
+    except ValidationError as e:
+        for error in e.errors():
+            err_console.print(
+                f"[red]error[/red]: {error['msg'].removeprefix('Value error, ')}", highlight=False
+            )
+        raise typer.Exit(2) from None
+    url = f"http://{settings.host}:{settings.port}"
+    if settings.demo:
+        key = settings.demo_key.get_secret_value() if settings.demo_key else "<one of your keys>"
+        os.environ["DENIALS_DEMO_KEY"] = key
+        err_console.print(
+            f"[bold red]DEMO MODE[/bold red]: listening on {url} only (not for patient data).\n"
+            f"demo API key: [bold]{key}[/bold]\n"
+            f'try: curl -s -H "X-API-Key: {key}" -H "Content-Type: application/edi-x12" '
+            f"--data-binary @tests/data/x12/golden/office_nsclc_carbo_pem_pembro.837p {url}/v1/x12/837/score",
+            highlight=False,
+        )
+    from serving.app import log_config
+
+    uvicorn.run(
+        "serving.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_config=log_config(),
+        access_log=False,  # the service logs one line per request itself, with its request id
+        timeout_worker_healthcheck=120,  # a worker imports the packages and loads the model before it answers
+    )
+
+
+@app.command("score")
+def score_command(
+    files: Annotated[
+        list[Path], typer.Argument(help="837P/837I, JSON/JSONL claims, or Parquet/CSV line tables.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output: .jsonl, .json, .csv or .parquet.")],
+    model: Annotated[str, typer.Option(help="Model URI or folder.")] = "models:/oncology-denials@champion",
+    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking/registry URI.")] = None,
+    authorizations: Annotated[
+        Path | None, typer.Option(help="Authorizations on file: authorizations.parquet or a JSON list.")
+    ] = None,
+    explain: Annotated[
+        str, typer.Option(help="auto, all or none (none: probabilities and findings only).")
+    ] = "auto",
+    fixes: Annotated[bool, typer.Option(help="Re-score each finding's fix.")] = True,
+    cache: Annotated[Path, typer.Option(help="Model cache folder.")] = Path("data/serving/model-cache"),
+    jobs: Annotated[
+        int, typer.Option(min=0, help="Worker processes (0: the CPUs available, at most 2).")
+    ] = 0,
+) -> None:
+    """Score claim files in bounded memory: the API's content, one chunk at a time."""
+    from serving.batch import read_authorizations, score_files
+    from serving.errors import ServingError
+    from serving.model_store import load_model
+    from serving.scorer import ModelScorer
+
+    if explain not in ("auto", "all", "none"):
+        err_console.print(f"[red]error[/red]: --explain must be auto, all or none, not {explain!r}")
+        raise typer.Exit(2)
+    try:
+        with console.status(f"loading {model}"):
+            loaded = load_model(model, tracking_uri=tracking_uri, cache=cache)
+        auths = read_authorizations(authorizations) if authorizations is not None else None
+    except ServingError as e:
+        err_console.print(f"[red]error[/red]: {e.detail}", highlight=False)
+        raise typer.Exit(2) from None
+    if loaded.info.note:
+        err_console.print(f"[yellow]warning[/yellow]: {loaded.info.note}", highlight=False)
+    scorer = ModelScorer(
+        loaded.model, loaded.info, salt=os.environ.get("DENIALS_ID_SALT") or secrets.token_hex(16)
+    )
+    total = 0
+    for path in files:
+        if path.suffix.lower() == ".parquet" and path.is_file():
+            import pyarrow.parquet as pq
+
+            total += pq.ParquetFile(path).metadata.num_rows
+    with Progress(
+        TextColumn("[bold]scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("lines"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total or None)
+        summary = score_files(
+            files,
+            out,
+            scorer=scorer,
+            authorizations=auths,
+            explain=explain,  # type: ignore[arg-type]
+            fixes=fixes,
+            jobs=jobs or min(len(os.sched_getaffinity(0)), 2),
+            on_lines=lambda n: progress.advance(task, n),
+        )
+    for error in summary.errors:
+        err_console.print(f"[red]error[/red] {error}", highlight=False, soft_wrap=True)
+    rate = summary.lines / summary.seconds if summary.seconds else 0.0
+    console.print(
+        f"scored {summary.claims} claims, {summary.lines} lines from {summary.files} files in "
+        f"{summary.seconds:.1f} s ({rate:,.0f} lines/s) with {loaded.info.name} version {loaded.info.version}; "
+        f"wrote {out}"
+    )
+    if summary.errors and not summary.claims:
+        raise typer.Exit(1)
+
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Folder for the demo's files and outputs.")] = Path("data/demo"),

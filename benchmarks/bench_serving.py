@@ -1,0 +1,487 @@
+"""Scoring speed: in-process, over HTTP against ``mlflow models serve``, and batch (``denials score``).
+
+    python benchmarks/bench_serving.py --model URI_OR_FOLDER [--tracking-uri URI] [--calls 10000]
+        [--http-seconds 10] [--workers 2] [--batch-lines 1000000] [--workdir DIR] [--json OUT] [--quiet]
+
+Three measurements, each against a reference measured in the same run (the machine is shared and noisy):
+
+* **in-process**: one 10-line simulated claim with at least one fixable finding, scored by
+  :class:`serving.ModelScorer` with explanations and fixes (audit, features, prediction, exact TreeSHAP
+  on the lines that matter, every fix re-audited and re-scored), ``--calls`` times; the floor is the bare
+  ``Booster.predict`` of the same 10 feature rows (one thread), timed in alternating blocks of 50 calls.
+  Also the p50 of the same call without fixes and without explanations, to show where the time goes.
+* **HTTP**: the service (``denials serve --workers W``) scoring that claim as JSON with explanations and
+  fixes, against ``mlflow models serve`` (same model folder, same worker count) scoring the same 10 rows
+  (their feature-builder inputs, audit context precomputed) without explanations. A second process
+  (this script with ``--load-child``: asyncio + httpx) keeps 1, then 16 requests in flight for
+  ``--http-seconds``; p50/p99 latency and claims per second.
+* **batch**: ``denials score`` on a ``--batch-lines`` Parquet line table (a simulated practice's
+  ``lines.parquet`` repeated with distinct claim ids), without explanations (``--explain none
+  --no-fixes``) and with them (``--explain auto``, fixes); lines per second of the whole command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main"]
+
+KEY = "bench-key"
+VENV_BIN = Path(sys.executable).parent
+
+
+def _percentiles(seconds: Sequence[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 4),
+        "p99_ms": round(float(np.percentile(ms, 99)), 4),
+        "mean_ms": round(float(ms.mean()), 4),
+        "n": len(ms),
+    }
+
+
+def _say(quiet: bool, *parts: object) -> None:
+    if not quiet:
+        print(*parts, file=sys.stderr, flush=True)
+
+
+# --- the claim ---------------------------------------------------------------------------------------------
+
+
+def _pick_claim(seed: int) -> tuple[Any, list[Any]]:
+    """A simulated claim cut to 10 lines, with at least one finding that carries a fix."""
+    from claims.simulate import SimulationConfig, simulate_practice
+    from features.context import annotate_claims
+
+    result = simulate_practice(SimulationConfig(claims=600, seed=seed))
+    for claim in result.claims:
+        if len(claim.lines) < 10:
+            continue
+        cut = claim.model_copy(update={"lines": claim.lines[:10]})
+        auths = [a for a in result.authorizations if a.member_id == claim.patient.member_id]
+        _, [findings] = annotate_claims([cut], authorizations=auths)
+        if any(f.fix is not None for f in findings):
+            return cut, auths
+    raise SystemExit("no 10-line claim with a fixable finding in the simulated practice")
+
+
+# --- in-process --------------------------------------------------------------------------------------------
+
+
+def _in_process(scorer: Any, claim: Any, auths: list[Any], calls: int) -> dict[str, Any]:
+    from features.context import payers_by_id
+
+    model = scorer.model
+    matrix, _ = model.claim_matrix([claim], authorizations=auths, payers=payers_by_id())
+    booster, iterations = model.booster_, model.best_iteration_
+
+    def floor() -> None:
+        booster.predict(matrix, num_iteration=iterations, num_threads=1)
+
+    def ours() -> None:
+        scorer.score([claim], authorizations=auths)
+
+    for _ in range(200):
+        floor()
+        ours()
+    times: dict[str, list[float]] = {"floor": [], "ours": []}
+    block = 50
+    for start in range(0, calls, block):
+        order = (
+            (("floor", floor), ("ours", ours))
+            if (start // block) % 2 == 0
+            else (("ours", ours), ("floor", floor))
+        )
+        for name, function in order:
+            for _ in range(min(block, calls - start)):
+                t = time.perf_counter()
+                function()
+                times[name].append(time.perf_counter() - t)
+    parts: dict[str, dict[str, float]] = {}
+    for name, kwargs in {
+        "no_explanations_no_fixes": {"explain": "none", "fixes": False},
+        "explanations_no_fixes": {"explain": "auto", "fixes": False},
+    }.items():
+        samples = []
+        for _ in range(min(calls, 2000)):
+            t = time.perf_counter()
+            scorer.score([claim], authorizations=auths, **kwargs)
+            samples.append(time.perf_counter() - t)
+        parts[name] = _percentiles(samples)
+    [result] = scorer.score([claim], authorizations=auths)
+    floor_p, ours_p = _percentiles(times["floor"]), _percentiles(times["ours"])
+    return {
+        "claim": {
+            "lines": len(claim.lines),
+            "findings": len(result.findings),
+            "fixes_rescored": len(result.fixes),
+            "lines_explained": sum(line.reasons is not None for line in result.lines),
+        },
+        "floor_booster_predict": floor_p,
+        "ours_explained_with_fixes": ours_p,
+        "ratio_p50": round(ours_p["p50_ms"] / floor_p["p50_ms"], 1),
+        "ratio_p99": round(ours_p["p99_ms"] / floor_p["p99_ms"], 1),
+        "breakdown_p50_ms": {k: v["p50_ms"] for k, v in parts.items()}
+        | {"explanations_and_fixes": ours_p["p50_ms"]},
+    }
+
+
+# --- HTTP --------------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # Each server was started in its own session: signal that group only (it holds the uvicorn workers).
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _load(
+    url: str, payload: Path, headers: dict[str, str], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """Run the load generator in a second process and return its figures."""
+    command = [
+        sys.executable,
+        __file__,
+        "--load-child",
+        json.dumps(
+            {
+                "url": url,
+                "payload": str(payload),
+                "headers": headers,
+                "concurrency": concurrency,
+                "seconds": seconds,
+            }
+        ),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+async def _generate(
+    url: str, body: bytes, headers: dict[str, str], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        for _ in range(3):  # warm-up
+            await client.post(url, content=body, headers=headers)
+        end = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < end:
+                t = time.perf_counter()
+                response = await client.post(url, content=body, headers=headers)
+                if response.status_code == 200:
+                    latencies.append(time.perf_counter() - t)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        **_percentiles(latencies),
+        "claims_per_s": round(len(latencies) / elapsed, 1),
+        "errors": errors,
+        "concurrency": concurrency,
+    }
+
+
+def _http(
+    folder: Path, claim: Any, auths: list[Any], workdir: Path, workers: int, seconds: float, quiet: bool
+) -> dict[str, Any]:
+    import pandas as pd
+
+    from claims.ingest import submitted_columns
+    from features.builder import INPUT_COLUMNS
+    from features.context import annotate_claims
+    from serving import hash_api_key
+
+    ours_body = workdir / "claim.json"
+    ours_body.write_text(
+        json.dumps(
+            {
+                "claim": claim.model_dump(mode="json"),
+                "authorizations": [a.model_dump(mode="json") for a in auths],
+            }
+        )
+    )
+    columns: dict[str, Any] = submitted_columns([claim], salt="")
+    context, _ = annotate_claims([claim], authorizations=auths)
+    columns.update(context)
+    frame = pd.DataFrame({c: columns[c] for c in INPUT_COLUMNS})
+    mlflow_body = workdir / "rows.json"
+    mlflow_body.write_text(
+        json.dumps(
+            {"dataframe_split": json.loads(frame.to_json(orient="split", date_format="iso", index=False))}
+        )
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DENIALS_API_KEY_HASHES": hash_api_key(KEY),
+        "DENIALS_ID_SALT": "bench",
+        "DENIALS_PREDICTION_LOG_URL": f"sqlite:///{workdir / 'predictions.db'}",
+        "DENIALS_QUEUE_TIMEOUT_S": "30",
+    }
+    ours_port, mlflow_port = _free_port(), _free_port()
+    servers = {
+        "ours": subprocess.Popen(
+            [
+                str(VENV_BIN / "denials"),
+                "serve",
+                "--port",
+                str(ours_port),
+                "--model",
+                str(folder),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        ),
+        "mlflow": subprocess.Popen(
+            [
+                str(VENV_BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                str(folder),
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(mlflow_port),
+                "-w",
+                str(workers),
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        ),
+    }
+    out: dict[str, Any] = {"workers": workers, "seconds_per_run": seconds}
+    try:
+        _wait(f"http://127.0.0.1:{ours_port}/readyz", servers["ours"])
+        _wait(f"http://127.0.0.1:{mlflow_port}/ping", servers["mlflow"])
+        targets = {
+            "ours_explained_with_fixes": (
+                f"http://127.0.0.1:{ours_port}/v1/claims/score",
+                ours_body,
+                {"X-API-Key": KEY, "Content-Type": "application/json"},
+            ),
+            "mlflow_models_serve": (
+                f"http://127.0.0.1:{mlflow_port}/invocations",
+                mlflow_body,
+                {"Content-Type": "application/json"},
+            ),
+        }
+        for concurrency in (1, 16):
+            runs: dict[str, Any] = {}
+            for name, (url, body, headers) in targets.items():
+                _say(quiet, f"HTTP {name}, {concurrency} in flight, {seconds:g} s")
+                runs[name] = _load(url, body, headers, concurrency, seconds)
+            runs["claims_per_s_ratio"] = round(
+                runs["ours_explained_with_fixes"]["claims_per_s"]
+                / runs["mlflow_models_serve"]["claims_per_s"],
+                2,
+            )
+            out[f"in_flight_{concurrency}"] = runs
+    finally:
+        for process in servers.values():
+            _stop(process)
+    return out
+
+
+# --- batch -------------------------------------------------------------------------------------------------
+
+
+def _batch_input(lines: int, workdir: Path, seed: int) -> tuple[Path, Path]:
+    import pandas as pd
+
+    from claims.simulate import SimulationConfig, simulate_practice, write_simulation
+
+    source = workdir / "practice"
+    if not (source / "lines.parquet").is_file():
+        write_simulation(simulate_practice(SimulationConfig(claims=4000, seed=seed)), source)
+    base = pd.read_parquet(source / "lines.parquet")
+    copies = -(-lines // len(base))
+    parts = []
+    for k in range(copies):
+        part = base.copy()
+        part["claim_id"] = part["claim_id"] + f"-{k}"
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True).head(lines)
+    # Cut at a claim boundary so that every claim is whole.
+    last = table["claim_id"].iloc[-1]
+    table = table[table["claim_id"] != last] if len(table) < copies * len(base) else table
+    path = workdir / f"lines-{len(table)}.parquet"
+    table.to_parquet(path, row_group_size=50_000)
+    return path, source / "authorizations.parquet"
+
+
+def _batch(folder: Path, lines: int, workdir: Path, seed: int, quiet: bool) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    table, auths = _batch_input(lines, workdir, seed)
+    rows = pq.ParquetFile(table).metadata.num_rows
+    out: dict[str, Any] = {"lines": rows}
+    for name, flags in {
+        "without_explanations": ["--explain", "none", "--no-fixes"],
+        "with_explanations_and_fixes": ["--explain", "auto"],
+    }.items():
+        _say(quiet, f"batch {name}: {rows} lines")
+        command = [
+            str(VENV_BIN / "denials"),
+            "score",
+            str(table),
+            "--out",
+            str(workdir / f"{name}.parquet"),
+            "--model",
+            str(folder),
+            "--authorizations",
+            str(auths),
+            *flags,
+        ]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=workdir)
+        seconds = time.perf_counter() - started
+        out[name] = {"seconds": round(seconds, 1), "lines_per_s": round(rows / seconds)}
+    return out
+
+
+# --- main --------------------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    warnings.simplefilter("ignore")
+    from serving import ModelScorer, load_model
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-serving-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    loaded = load_model(args.model, tracking_uri=args.tracking_uri, cache=workdir / "model-cache")
+    folder = (
+        Path(args.model)
+        if Path(args.model).is_dir()
+        else workdir / "model-cache" / loaded.info.name / f"v{loaded.info.version}"
+    )
+    scorer = ModelScorer(loaded.model, loaded.info, salt="bench")
+    claim, auths = _pick_claim(args.seed)
+    result: dict[str, Any] = {
+        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "model": {
+            "uri": args.model,
+            "version": loaded.info.version,
+            "trees": loaded.info.trees,
+            "features": loaded.info.features,
+            "num_leaves": loaded.model.num_leaves,
+            "max_depth": loaded.model.max_depth,
+        },
+    }
+    _say(args.quiet, f"in-process: {args.calls} calls")
+    result["in_process"] = _in_process(scorer, claim, auths, args.calls)
+    if args.http_seconds > 0:
+        result["http"] = _http(folder, claim, auths, workdir, args.workers, args.http_seconds, args.quiet)
+    if args.batch_lines > 0:
+        result["batch"] = _batch(folder, args.batch_lines, workdir, args.seed, args.quiet)
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="models:/oncology-denials@champion")
+    parser.add_argument("--tracking-uri", default=None)
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--http-seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-lines", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--json", dest="json_out", default=None)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--load-child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load_child:
+        spec = json.loads(args.load_child)
+        body = Path(spec["payload"]).read_bytes()
+        figures = asyncio.run(
+            _generate(spec["url"], body, spec["headers"], spec["concurrency"], spec["seconds"])
+        )
+        print(json.dumps(figures))
+        return figures
+    result = run(args)
+    text = json.dumps(result, indent=2)
+    if args.json_out:
+        Path(args.json_out).write_text(text + "\n")
+    if not args.quiet:
+        print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()

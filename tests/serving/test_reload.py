@@ -1,0 +1,83 @@
+"""Reloading the model while requests are in flight fails none of them; a failed reload keeps serving."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from claims.samples import make_claim
+from features.model import DenialModel
+from serving import LoadedModel, ModelLoadError, Settings, create_app
+from tests.serving.conftest import KEY, claim_json, model_info
+
+
+def test_reload_under_load(settings: Settings, serving_model: DenialModel) -> None:
+    versions = itertools.count(1)
+    loader: Callable[[Settings], LoadedModel] = lambda s: LoadedModel(  # noqa: E731
+        serving_model, model_info(serving_model, version=str(next(versions)))
+    )
+    body = {"claim": claim_json(make_claim("office_folfox_bev_dependent")), "authorizations": []}
+    statuses: list[int] = []
+    seen: set[str] = set()
+    with TestClient(create_app(settings, loader=loader), headers={"X-API-Key": KEY}) as client:
+        stop = threading.Event()
+
+        def hammer() -> None:
+            while not stop.is_set():
+                response = client.post("/v1/claims/score", json=body)
+                statuses.append(response.status_code)
+                seen.add(response.json().get("model", ""))
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for _ in range(5):
+            assert client.post("/v1/model/reload").status_code == 200
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert client.get("/v1/model").json()["version"] == "6"
+    assert statuses and set(statuses) == {200}
+    assert len(seen) >= 2
+
+
+def test_failed_reload_keeps_the_current_model(
+    settings: Settings, serving_model: DenialModel, tmp_path: Path
+) -> None:
+    calls = itertools.count()
+
+    def loader(s: Settings) -> LoadedModel:
+        if next(calls) > 0:
+            raise ModelLoadError("the registry did not give the model (test)")
+        return LoadedModel(serving_model, model_info(serving_model))
+
+    with TestClient(create_app(settings, loader=loader), headers={"X-API-Key": KEY}) as client:
+        response = client.post("/v1/model/reload")
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert client.get("/v1/model").json()["version"] == "7"
+        ready = client.get("/readyz").json()
+        assert ready["failed_reloads"] == 1 and "test" in ready["last_reload_error"]
+        assert client.post("/v1/claims/score", json={"claim": claim_json(make_claim())}).status_code == 200
+
+
+def test_periodic_check_reloads_a_new_champion(settings: Settings, serving_model: DenialModel) -> None:
+    registry = {"version": "1"}
+
+    def loader(s: Settings) -> LoadedModel:
+        return LoadedModel(serving_model, model_info(serving_model, version=registry["version"]))
+
+    watched = settings.model_copy(update={"reload_interval_s": 0.05})
+    app = create_app(watched, loader=loader, version_check=lambda s: registry["version"])
+    with TestClient(app, headers={"X-API-Key": KEY}) as client:
+        assert client.get("/v1/model").json()["version"] == "1"
+        registry["version"] = "2"
+        deadline = time.monotonic() + 20
+        while client.get("/v1/model").json()["version"] != "2":
+            assert time.monotonic() < deadline, "the new champion was not picked up"
+            time.sleep(0.05)
+        assert client.get("/readyz").json()["reloads"] == 1
