@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## The main job: simulate a practice as X12, check and ingest the files, train and register a first champion.
+## The main job: simulate a practice as X12, check and ingest the files, train a first champion, serve it
+## on 127.0.0.1:8000 in demo mode (a demo key and an example curl are printed; Ctrl-C stops it).
 demo: $(STAMP)
 	$(BIN)/denials demo --out data/demo
 

@@ -515,8 +515,11 @@ def demo_command(
     out: Annotated[Path, typer.Option(help="Folder for the demo's files and outputs.")] = Path("data/demo"),
     claims: Annotated[int, typer.Option(help="Claims to simulate.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    serve: Annotated[bool, typer.Option(help="End by serving the champion on 127.0.0.1 (demo mode).")] = True,
+    port: Annotated[int, typer.Option(help="Port of the demo service.")] = 8000,
 ) -> None:
-    """The main job: simulate a practice as real X12, check and ingest the files, train a first champion."""
+    """The main job: simulate a practice as real X12, check and ingest the files, train a first champion,
+    and serve it on localhost in demo mode (a demo key and an example curl are printed; Ctrl-C stops)."""
     from claims.simulate import SimulationConfig, simulate_practice, write_simulation
 
     settings = SimulationConfig(claims=claims, seed=seed)
@@ -540,6 +543,8 @@ def demo_command(
         f"models:/oncology-denials@champion in the MLflow store {store} "
         f"(`.venv/bin/mlflow ui --backend-store-uri sqlite:///{store.resolve()}`)"
     )
+    if serve:
+        serve_command(port=port, tracking_uri=f"sqlite:///{store.resolve()}", demo=True)
 
 
 def _expand_multi_value_options(argv: list[str]) -> list[str]:
