@@ -53,7 +53,7 @@ def test_bench_simulate_main_small(tmp_path: Path) -> None:
     assert json.loads(out.read_text()) == result
     assert result["input"]["lines"] > 100
     assert result["input"]["x12_files"] > 0
-    for name in ("reference", "simulate", "tables", "x12", "without_x12", "with_x12"):
+    for name in ("reference", "simulate", "tables", "write", "without_x12", "with_x12"):
         timing = result["timings"][name]
         assert timing["median_s"] > 0
         assert timing["lines_per_s"] > 0
