@@ -31,7 +31,7 @@ from claims.enums import DrugClass
 from claims.reference import load_admin_codes, load_drugs, load_ndc_crosswalk, payment_limit, unit_limit
 from features.catalogue import MODIFIER_FLAGS, FeatureSpec, catalogue
 from features.context import AUTH_STATUSES, rule_ids
-from features.history import PointInTimeRates, smoothed_rate
+from features.history import PointInTimeRates, query_groups, smoothed_rate
 
 __all__ = ["INPUT_COLUMNS", "LABEL_COLUMNS", "LineFeatureBuilder", "column_days"]
 
@@ -437,15 +437,17 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         day = np.nan_to_num(submitted, nan=0.0)
         weight = self.history_weight
         everyone = np.zeros(len(day), dtype=np.int64)
-        n_all, d_all = self.history_["all"].counts(everyone, day)
+        all_groups = query_groups(everyone, day)
+        code_groups = query_groups(keys["payer_code"], day)
+        n_all, d_all = self.history_["all"].counts(everyone, day, all_groups)
         prior = smoothed_rate(n_all, d_all, _PRIOR_RATE, weight)
-        n_all_auth, d_all_auth = self.history_["all_auth"].counts(everyone, day)
+        n_all_auth, d_all_auth = self.history_["all_auth"].counts(everyone, day, all_groups)
         prior_auth = smoothed_rate(n_all_auth, d_all_auth, _PRIOR_AUTH_RATE, weight)
         n_payer, d_payer = self.history_["payer"].counts(keys["payer"], day)
         payer_rate = smoothed_rate(n_payer, d_payer, prior, weight)
-        n_code, d_code = self.history_["payer_code"].counts(keys["payer_code"], day)
+        n_code, d_code = self.history_["payer_code"].counts(keys["payer_code"], day, code_groups)
         n_class, d_class = self.history_["payer_class"].counts(keys["payer_class"], day)
-        n_auth, d_auth = self.history_["payer_code_auth"].counts(keys["payer_code"], day)
+        n_auth, d_auth = self.history_["payer_code_auth"].counts(keys["payer_code"], day, code_groups)
         out["hist_payer_rate"] = payer_rate
         out["hist_payer_code_rate"] = smoothed_rate(n_code, d_code, payer_rate, weight)
         out["hist_payer_code_n"] = np.log1p(n_code)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PointInTimeRates", "smoothed_rate"]
+__all__ = ["PointInTimeRates", "query_groups", "smoothed_rate"]
 
 #: Days fit in 17 bits (day numbers since 1970 stay below 131,072 until the year 2328).
 _DAY_BITS = 17
@@ -37,20 +37,32 @@ class PointInTimeRates:
         self.cum_denied_ = np.concatenate([[0.0], np.cumsum(denied[keep][order].astype(np.float64))])
         return self
 
-    def counts(self, keys: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def counts(
+        self, keys: np.ndarray, days: np.ndarray, grouping: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(outcomes, denials) received strictly before each query's day; ``grouping`` is
+        :func:`query_groups` of the same ``keys`` and ``days`` when the caller already has it."""
         known = keys >= 0
-        k = np.where(known, keys, 0).astype(np.int64)
-        query = (k << _DAY_BITS) | days.astype(np.int64)
-        # Many lines share a key and a day: search each distinct (key, day) once (a big batch only).
-        if len(query) > 256:
-            distinct, inverse = np.unique(query, return_inverse=True)
-        else:
-            distinct, inverse = query, np.arange(len(query))
+        distinct, inverse = grouping if grouping is not None else query_groups(keys, days)
         lo = np.searchsorted(self.stamps_, (distinct >> _DAY_BITS) << _DAY_BITS, side="left")
         hi = np.searchsorted(self.stamps_, distinct, side="left")
         outcomes = np.where(known, (hi - lo)[inverse], 0).astype(np.float64)
         denials = np.where(known, (self.cum_denied_[hi] - self.cum_denied_[lo])[inverse], 0.0)
         return outcomes, denials
+
+
+def query_groups(keys: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (key, day) stamps of the queries and, per query, the index of its stamp.
+
+    Many lines share a key and a day: each distinct one is searched once (in a big batch; a small one
+    searches every query).
+    """
+    k = np.where(keys >= 0, keys, 0).astype(np.int64)
+    query = (k << _DAY_BITS) | days.astype(np.int64)
+    if len(query) > 256:
+        distinct, inverse = np.unique(query, return_inverse=True)
+        return distinct, inverse.reshape(-1)
+    return query, np.arange(len(query))
 
 
 def smoothed_rate(
