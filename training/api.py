@@ -38,7 +38,6 @@ import numpy as np
 import pandas as pd
 
 from claims.audit import Finding, apply_fix
-from claims.enums import NdcUnit
 from claims.ingest import ingest, submitted_columns
 from claims.model import Authorization, Claim
 from claims.simulate import SimulationConfig, simulate_practice, write_simulation
@@ -144,11 +143,6 @@ def claims_from_lines(frame: pd.DataFrame) -> tuple[list[Claim], list[dict[str, 
     """
     frame = frame.sort_values(["submission_date", "claim_id", "line_number"], kind="stable")
     claims = claims_from_frame(frame)
-    for claim in claims:
-        for line in claim.lines:
-            # claims_from_frame builds lines without validation and leaves the NDC unit a plain string.
-            if isinstance(line.ndc_unit, str):
-                line.ndc_unit = NdcUnit(line.ndc_unit)
     firsts = frame.drop_duplicates(["claim_id", "submission_date"])
     overrides = [
         {name: _plain(row[name]) for name in _LINE_ONLY if name in firsts.columns}

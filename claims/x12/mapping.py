@@ -615,20 +615,12 @@ def structure_837(
         provider = provider_claims[0].billing_provider
         hl += 1
         provider_hl = hl
-        by_subscriber: dict[tuple[str, str], list[Claim]] = defaultdict(list)
-        for claim in provider_claims:
-            by_subscriber[(claim.patient.member_id, claim.payer.payer_id)].append(claim)
         loops_2000b = []
-        for subscriber_claims in by_subscriber.values():
+        for subscriber_claims, own, dependents in subscriber_groups(provider_claims):
             first = subscriber_claims[0]
             subscriber = first.subscriber or first.patient
             hl += 1
             subscriber_hl = hl
-            own = [c for c in subscriber_claims if c.subscriber is None]
-            dependents: dict[tuple[str, str | None, dt.date], list[Claim]] = defaultdict(list)
-            for c in subscriber_claims:
-                if c.subscriber is not None:
-                    dependents[(c.patient.last_name, c.patient.first_name, c.patient.birth_date)].append(c)
             loops_2000c = []
             for dependent_claims in dependents.values():
                 patient = dependent_claims[0].patient
@@ -886,3 +878,22 @@ def structure_835(remittance: Remittance, *, control_number: str, component: str
         "loop_1000b": {"n1_segment": payee},
         "loop_2000": [{"lx_segment": {"assigned_number": "1"}, "loop_2100": claims}],
     }
+
+
+def subscriber_groups(
+    claims: Sequence[Claim],
+) -> list[tuple[list[Claim], list[Claim], dict[tuple[str, str | None, dt.date], list[Claim]]]]:
+    """One billing provider's claims grouped as the 837 hierarchy nests them: per subscriber and payer
+    (2000B), the claims of the subscriber themselves, and per dependent (2000C) that dependent's claims."""
+    by_subscriber: dict[tuple[str, str], list[Claim]] = defaultdict(list)
+    for claim in claims:
+        by_subscriber[(claim.patient.member_id, claim.payer.payer_id)].append(claim)
+    groups = []
+    for subscriber_claims in by_subscriber.values():
+        own = [c for c in subscriber_claims if c.subscriber is None]
+        dependents: dict[tuple[str, str | None, dt.date], list[Claim]] = defaultdict(list)
+        for c in subscriber_claims:
+            if c.subscriber is not None:
+                dependents[(c.patient.last_name, c.patient.first_name, c.patient.birth_date)].append(c)
+        groups.append((subscriber_claims, own, dependents))
+    return groups

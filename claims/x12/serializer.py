@@ -30,7 +30,7 @@ from decimal import Decimal
 from claims.enums import ClaimForm
 from claims.errors import DomainValueError
 from claims.model import Address, Adjustment, Claim, ClaimLine, LineOutcome, Patient, Provider, Remittance
-from claims.x12.mapping import FILING_INDICATOR
+from claims.x12.mapping import FILING_INDICATOR, subscriber_groups
 
 __all__ = ["Interchange", "serialize_835", "serialize_837"]
 
@@ -227,19 +227,11 @@ def _transaction_837(
         out.append(_provider_nm1("85", provider, person=False))
         _n3n4(out, provider.address, "billing_provider")
         out.append(_seg("REF", "EI", provider.tax_id or "000000000"))
-        by_subscriber: dict[tuple[str, str], list[Claim]] = defaultdict(list)
-        for claim in provider_claims:
-            by_subscriber[(claim.patient.member_id, claim.payer.payer_id)].append(claim)
-        for subscriber_claims in by_subscriber.values():
+        for subscriber_claims, own, dependents in subscriber_groups(provider_claims):
             first = subscriber_claims[0]
             subscriber = first.subscriber or first.patient
             hl += 1
             subscriber_hl = hl
-            own = [c for c in subscriber_claims if c.subscriber is None]
-            dependents: dict[tuple[str, str | None, dt.date], list[Claim]] = defaultdict(list)
-            for c in subscriber_claims:
-                if c.subscriber is not None:
-                    dependents[(c.patient.last_name, c.patient.first_name, c.patient.birth_date)].append(c)
             out.append(f"HL*{subscriber_hl}*{provider_hl}*22*{'1' if dependents else '0'}~")
             out.append(_seg("SBR", "P", "18" if own else "", "", "", "", "", "", "",
                             FILING_INDICATOR[first.payer.plan_type]))  # fmt: skip
