@@ -60,8 +60,24 @@ _SMALL = 64
 #: Before any outcome has arrived: published all-payer denial rates (oncology-billing.md 5.4 ranges).
 _PRIOR_RATE = 0.10
 _PRIOR_AUTH_RATE = 0.02
+_HISTORY_FEATURES = (
+    "hist_payer_rate",
+    "hist_payer_code_rate",
+    "hist_payer_code_n",
+    "hist_payer_class_rate",
+    "hist_payer_code_auth_rate",
+)
 _FIRST_QUARTER = 2020 * 4  # payment limits are tabulated per quarter from 2020Q1 ...
 _QUARTERS = 12 * 4  # ... to 2031Q4 (the loader interpolates and holds the ends)
+#: Day number (since 1970-01-01) of the first day of each of those quarters.
+_QUARTER_STARTS = np.array(
+    [
+        (dt.date(year, month, 1) - dt.date(1970, 1, 1)).days
+        for year in range(2020, 2032)
+        for month in (1, 4, 7, 10)
+    ],
+    dtype=np.float64,
+)
 
 
 def _is_missing(value: Any) -> bool:
@@ -102,22 +118,32 @@ def _factorize(values: np.ndarray | Factorized) -> tuple[np.ndarray, list[Any]]:
     if len(values) > 64:
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         return codes.astype(np.int64, copy=False), list(uniques)
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
     seen: dict[Any, int] = {}
-    out = np.empty(len(values), dtype=np.int64)
-    for i, value in enumerate(values):
-        key = None if _is_missing(value) else value
-        out[i] = seen.setdefault(key, len(seen))
-    return out, list(seen)
+    found = [seen.setdefault(value, len(seen)) for value in items]
+    if any(isinstance(value, float) and math.isnan(value) for value in seen):  # NaNs differ as keys: redo
+        seen = {}
+        found = [seen.setdefault(None if _is_missing(value) else value, len(seen)) for value in items]
+    return np.array(found, dtype=np.int64), list(seen)
 
 
-def _per_value(values: np.ndarray | Factorized, function: Callable[[Any], Any], width: int = 0) -> np.ndarray:
+def _per_value(
+    values: np.ndarray | Factorized,
+    function: Callable[[Any], Any],
+    width: int = 0,
+    memo: dict[Any, Any] | None = None,
+) -> np.ndarray:
     """``function`` of each value, computed once per distinct value (float64; 2-D when ``width``).
 
-    Small inputs (one claim at scoring time) skip the factorizing: calling ``function`` on each of a few
-    values is cheaper than finding the distinct ones.
+    Small inputs (one claim at scoring time) skip the factorizing: looking each of a few values up in
+    ``memo`` (results of earlier calls, kept by the fitted builder) or calling ``function`` on it is
+    cheaper than finding the distinct ones.
     """
     if not isinstance(values, Factorized) and len(values) <= _SMALL:
-        rows = [function(None if _is_missing(v) else v) for v in values]
+        if memo is None:
+            rows = [function(None if _is_missing(v) else v) for v in values]
+        else:
+            rows = _remembered_rows(memo, values, function)
         if not rows:
             return np.zeros((0, width) if width else 0)
         return np.array(rows, dtype=np.float64)
@@ -128,7 +154,42 @@ def _per_value(values: np.ndarray | Factorized, function: Callable[[Any], Any], 
     return table[codes] if len(uniques) else np.zeros((len(values), width) if width else len(values))
 
 
-def column_days(values: np.ndarray | Factorized) -> np.ndarray:
+#: At most this many values are remembered per feature function (then it starts afresh).
+_MEMO_SIZE = 4096
+_ABSENT = object()
+
+
+def _remembered_rows(
+    memo: dict[Any, Any], values: np.ndarray, function: Callable[[Any], Any]
+) -> list[Any]:
+    """``function`` of each value, from ``memo`` when it was computed before.
+
+    Strings and dates are remembered by value; other values by (type, value), since ``1``, ``1.0`` and
+    ``True`` are equal keys that may give different results; missing values share the key ``None``.
+    """
+    get = memo.get
+    try:
+        rows = [get(v, _ABSENT) for v in values]  # only strings, dates and None can be found this way
+    except TypeError:  # an unhashable value
+        return [function(None if _is_missing(v) else v) for v in values]
+    for i, row in enumerate(rows):
+        if row is _ABSENT:
+            rows[i] = _remember(memo, values[i], function)
+    return rows
+
+
+def _remember(memo: dict[Any, Any], value: Any, function: Callable[[Any], Any]) -> Any:
+    missing = _is_missing(value)
+    key = None if missing else value if isinstance(value, str | dt.date) else (type(value), value)
+    found = memo.get(key, _ABSENT)
+    if found is _ABSENT:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        found = memo[key] = function(None if missing else value)
+    return found
+
+
+def column_days(values: np.ndarray | Factorized, memo: dict[Any, Any] | None = None) -> np.ndarray:
     """Day numbers since 1970-01-01 (float, NaN when missing) of dates, datetimes or datetime64 values."""
     if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.datetime64):
         days = values.astype("datetime64[D]")
@@ -143,7 +204,7 @@ def column_days(values: np.ndarray | Factorized) -> np.ndarray:
             value = value.date()
         return float((value - _EPOCH).days)
 
-    return _per_value(values, day)
+    return _per_value(values, day, memo=memo)
 
 
 class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -166,6 +227,8 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         missing = [c for c in INPUT_COLUMNS if c not in X.columns]
         if missing:
             raise ValueError(f"the line table lacks the columns {', '.join(missing)}")
+        self._memos: dict[str, dict[Any, Any]] = {}
+        self.__dict__.pop("_rule_positions", None)
         self.rule_ids_ = rule_ids()
         self.specs_ = catalogue(self.rule_ids_)
         self.feature_names_in_ = np.array(INPUT_COLUMNS, dtype=object)
@@ -231,12 +294,17 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             float(code in _INVESTIGATIONAL),
         )
 
-    def _history_keys(self, payer: Any, code: Any) -> dict[str, np.ndarray]:
-        attributes = self._code_table(code)
+    def _history_keys(
+        self, payer: Any, code: Any, attributes: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        if attributes is None:
+            attributes = self._code_table(code)
         kind = np.where(attributes[:, 0] > 0, attributes[:, 1], -1 - attributes[:, 3] - 10 * attributes[:, 4])
         payers, codes = self.history_payers_, self.history_codes_
-        payer_codes = _per_value(payer, lambda v: payers.get(_text(v), -1)).astype(np.int64)
-        code_codes = _per_value(code, lambda v: codes.get(_text(v), -1)).astype(np.int64)
+        payer_codes = _per_value(payer, lambda v: payers.get(_text(v), -1), memo=self._memo("history_payer"))
+        payer_codes = payer_codes.astype(np.int64)
+        code_codes = _per_value(code, lambda v: codes.get(_text(v), -1), memo=self._memo("history_code"))
+        code_codes = code_codes.astype(np.int64)
         n_codes = len(self.history_codes_) + 1
         return {
             "payer": payer_codes,
@@ -272,6 +340,25 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         everyone = np.zeros(len(days), dtype=np.int64)
         self.history_["all"] = PointInTimeRates().fit(everyone, days, denied)
         self.history_["all_auth"] = PointInTimeRates().fit(everyone, days, auth)
+
+    # --- remembered per-value results (small inputs) --------------------------------------------------
+
+    def _memo(self, name: str) -> dict[Any, Any]:
+        """Results of one per-value function for earlier small inputs; not pickled, emptied by ``fit``."""
+        memos: dict[str, dict[Any, Any]] = self.__dict__.setdefault("_memos", {})
+        return memos.setdefault(name, {})
+
+    def _rule_index(self) -> dict[str, int]:
+        index: dict[str, int] | None = self.__dict__.get("_rule_positions")
+        if index is None:
+            index = self.__dict__["_rule_positions"] = {rule: k for k, rule in enumerate(self.rule_ids_)}
+        return index
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        state.pop("_memos", None)
+        state.pop("_rule_positions", None)
+        return state
 
     # --- transforming -------------------------------------------------------------------------------------
 
@@ -318,7 +405,7 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def _code_table(self, codes: Any) -> np.ndarray:
         get = self.code_attributes_.get
         blank = (0.0, 0.0, 0.0, 0.0, 0.0, math.nan, -1.0, 0.0)
-        return _per_value(codes, lambda c: get(_text(c), blank), width=8)
+        return _per_value(codes, lambda c: get(_text(c), blank), 8, self._memo("code_table"))
 
     def _transform(self, c: Mapping[str, Any]) -> np.ndarray:
         n = len(c["procedure_code"])
@@ -327,26 +414,26 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         code = c["procedure_code"]
         attributes = self._code_table(code)
         is_drug, single_dose, is_em = attributes[:, 0], attributes[:, 2], attributes[:, 4]
-        out["procedure_code"] = _encode(code, voc["procedure_code"])
+        out["procedure_code"] = _encode(code, voc["procedure_code"], self._memo("procedure_code"))
         out["drug_class"] = attributes[:, 1]
         out["is_drug"] = is_drug
         out["single_dose"] = single_dose
         out["admin_role"] = attributes[:, 3]
         is_admin = attributes[:, 3] > 0
         out["is_em"] = is_em
-        out["revenue_code"] = _encode(c["revenue_code"], voc["revenue_code"])
+        out["revenue_code"] = _encode(c["revenue_code"], voc["revenue_code"], self._memo("revenue_code"))
         out["line_number"] = np.asarray(c["line_number"], dtype=np.float64)
         # modifiers
-        flags = _per_value(c["modifiers"], _modifier_flags, width=len(MODIFIER_FLAGS) + 1)
+        flags = _per_value(c["modifiers"], _modifier_flags, len(MODIFIER_FLAGS) + 1, self._memo("modifiers"))
         for k, name in enumerate(MODIFIER_FLAGS):
             out[f"mod_{name}"] = flags[:, k]
         out["modifier_count"] = flags[:, -1]
         jw, jz, mod25 = flags[:, 0], flags[:, 1], flags[:, 2]
         # claim-level groups: one claim = claim id + submission date
-        submitted = column_days(c["submission_date"])
+        submitted = column_days(c["submission_date"], self._memo("days"))
         claim_index, _ = _factorize(_claim_keys(c["claim_id"], submitted))
         n_claims = int(claim_index.max()) + 1 if n else 0
-        code_index, _ = _factorize(code)
+        code_index, code_values = _factorize(code)
         pair, _ = _factorize(claim_index * (int(code_index.max()) + 1 if n else 1) + code_index)
         jw_line_for_drug = np.bincount(pair, weights=jw, minlength=int(pair.max()) + 1 if n else 0)[pair] > 0
         out["waste_modifier_missing"] = (single_dose > 0) & (jw + jz == 0) & ~jw_line_for_drug
@@ -356,44 +443,51 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         units = c["units"].astype(np.float64)
         out["units"] = units
         out["units_over_limit"] = units / attributes[:, 5]
-        typical = _per_value(code, lambda v: self.typical_units_.get(_text(v), math.nan))
+        typical = _per_value(
+            code, lambda v: self.typical_units_.get(_text(v), math.nan), memo=self._memo("typical")
+        )
         out["units_vs_typical"] = units / typical
-        service = column_days(c["service_date"])
+        service = column_days(c["service_date"], self._memo("days"))
         limit = self._payment_limit(attributes[:, 6], service)
         charge = c["line_charge"].astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             out["charge_per_unit_vs_limit"] = np.where(units > 0, charge / units, np.nan) / limit
         out["log_expected_allowed"] = np.log1p(np.where(np.isnan(limit), 0.0, units * limit))
         out["log_line_charge"] = np.log1p(charge)
-        ndc_present = _per_value(c["ndc"], lambda v: bool(_text(v)))
+        ndc_present = _per_value(c["ndc"], lambda v: bool(_text(v)), memo=self._memo("ndc_present"))
         out["ndc_present"] = ndc_present
-        ndc_code = _per_value(c["ndc"], lambda v: self._ndc_code(_text(v)))
+        ndc_code = _per_value(c["ndc"], lambda v: self._ndc_code(_text(v)), memo=self._memo("ndc_code"))
         # -1: the NDC is not in the crosswalk (unknown); else whether its HCPCS is the line's code
         out["ndc_matches"] = np.where(
             (ndc_present > 0) & (ndc_code != -1), ndc_code == attributes[:, 6], np.nan
         )
         # claim
-        out["payer_id"] = _encode(c["payer_id"], voc["payer_id"])
-        out["plan_type"] = _encode(c["plan_type"], voc["plan_type"])
-        out["institutional"] = _per_value(c["form"], lambda v: v == "institutional")
-        out["place_of_service"] = _encode(c["place_of_service"], voc["place_of_service"])
-        out["type_of_bill"] = _encode(c["type_of_bill"], voc["type_of_bill"])
+        out["payer_id"] = _encode(c["payer_id"], voc["payer_id"], self._memo("payer_id"))
+        out["plan_type"] = _encode(c["plan_type"], voc["plan_type"], self._memo("plan_type"))
+        out["institutional"] = _per_value(c["form"], lambda v: v == "institutional", memo=self._memo("form"))
+        out["place_of_service"] = _encode(
+            c["place_of_service"], voc["place_of_service"], self._memo("place_of_service")
+        )
+        out["type_of_bill"] = _encode(c["type_of_bill"], voc["type_of_bill"], self._memo("type_of_bill"))
         out["claim_line_count"] = c["claim_line_count"].astype(np.float64)
         out["claim_drug_lines"] = np.bincount(claim_index, weights=is_drug, minlength=n_claims)[claim_index]
         out["log_claim_charge"] = np.log1p(c["claim_total_charge"].astype(np.float64))
-        out["replacement"] = _per_value(c["frequency_code"], lambda v: _text(v) in ("7", "8"))
+        out["replacement"] = _per_value(
+            c["frequency_code"], lambda v: _text(v) in ("7", "8"), memo=self._memo("frequency")
+        )
         out["patient_age"] = c["patient_age"].astype(np.float64)
-        out["is_dependent"] = _per_value(c["is_dependent"], lambda v: bool(v))
+        out["is_dependent"] = _truthy(c["is_dependent"])
         # diagnoses
-        dx = _per_value(c["diagnoses"], lambda v: self._diagnoses(_text(v)), width=7)
+        dx = _per_value(c["diagnoses"], lambda v: self._diagnoses(_text(v)), 7, self._memo("diagnoses"))
         out["neoplasm_site"] = dx[:, 0]
         out["dx_count"] = dx[:, 1]
         out["dx_z51_11"] = dx[:, 2]
         out["dx_z51_12"] = dx[:, 3]
-        out["dx_z51_first"] = _per_value(c["principal_diagnosis"], lambda v: _text(v).startswith("Z51.1"))
+        out["dx_z51_first"] = _per_value(
+            c["principal_diagnosis"], lambda v: _text(v).startswith("Z51.1"), memo=self._memo("principal")
+        )
         out["dx_metastatic"] = dx[:, 4]
         dx_index, dx_values = _factorize(c["diagnoses"])
-        code_index, code_values = _factorize(code)
         width = len(dx_values) + 1
         pairs, inverse = np.unique(code_index * width + dx_index, return_inverse=True)
         match = np.array(
@@ -402,39 +496,79 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         )
         out["dx_label_match"] = match[inverse.reshape(-1)] if len(pairs) else np.zeros(n)
         # trials
-        out["trial_nct"] = _per_value(c["clinical_trial_number"], lambda v: bool(_text(v)))
+        out["trial_nct"] = _per_value(
+            c["clinical_trial_number"], lambda v: bool(_text(v)), memo=self._memo("present")
+        )
         out["trial_z00_6"] = dx[:, 5]
-        out["trial_condition_30"] = _per_value(c["condition_codes"], lambda v: "30" in _text(v).split("|"))
+        out["trial_condition_30"] = _per_value(
+            c["condition_codes"], lambda v: "30" in _text(v).split("|"), memo=self._memo("condition_30")
+        )
         out["investigational_code"] = attributes[:, 7]
         # timing
-        out["days_to_submission"] = submitted - column_days(c["claim_service_from"])
-        out["service_span_days"] = column_days(c["claim_service_to"]) - column_days(c["claim_service_from"])
+        out["days_to_submission"] = submitted - column_days(c["claim_service_from"], self._memo("days"))
+        out["service_span_days"] = column_days(c["claim_service_to"], self._memo("days")) - column_days(
+            c["claim_service_from"], self._memo("days")
+        )
         # authorization
-        status = _encode(c["auth_status"], voc["auth_status"])
+        status = _encode(c["auth_status"], voc["auth_status"], self._memo("auth_status"))
         for k, name in enumerate(AUTH_STATUSES, start=1):
             out[f"auth_{name}"] = (status == k).astype(np.float64)
         out["auth_number_on_claim"] = np.maximum(
-            _per_value(c["claim_prior_authorization"], lambda v: bool(_text(v))),
-            _per_value(c["line_prior_authorization"], lambda v: bool(_text(v))),
+            _per_value(c["claim_prior_authorization"], lambda v: bool(_text(v)), memo=self._memo("present")),
+            _per_value(c["line_prior_authorization"], lambda v: bool(_text(v)), memo=self._memo("present")),
         )
         # audit
-        out["audit_errors"] = _per_value(c["audit_errors"], lambda v: float(_text(v) or 0))
-        index = {rule: k for k, rule in enumerate(self.rule_ids_)}
-        rules = _per_value(c["audit_rules"], lambda v: _rule_flags(_text(v), index), width=len(index))
+        out["audit_errors"] = _per_value(
+            c["audit_errors"], lambda v: float(_text(v) or 0), memo=self._memo("audit_errors")
+        )
+        index = self._rule_index()
+        rules = _per_value(
+            c["audit_rules"], lambda v: _rule_flags(_text(v), index), len(index), self._memo("audit_rules")
+        )
         for k, rule_id in enumerate(self.rule_ids_):
             out[f"audit_{rule_id}"] = rules[:, k]
         # history, point in time: outcomes received strictly before the submission date
-        self._history(c, submitted, out)
-        matrix = np.empty((n, len(self.specs_)), dtype=np.float32)
-        for k, spec in enumerate(self.specs_):
-            matrix[:, k] = out[spec.name]
-        return matrix
+        self._history(c, submitted, out, attributes)
+        if n > _SMALL:
+            matrix = np.empty((n, len(self.specs_)), dtype=np.float32)
+            for k, spec in enumerate(self.specs_):
+                matrix[:, k] = out[spec.name]
+            return matrix
+        return np.array([out[spec.name] for spec in self.specs_], dtype=np.float32).T.copy()
 
     def _history(
-        self, c: Mapping[str, np.ndarray], submitted: np.ndarray, out: dict[str, np.ndarray]
+        self,
+        c: Mapping[str, np.ndarray],
+        submitted: np.ndarray,
+        out: dict[str, np.ndarray],
+        attributes: np.ndarray,
     ) -> None:
-        keys = self._history_keys(c["payer_id"], c["procedure_code"])
-        day = np.nan_to_num(submitted, nan=0.0)
+        """The point-in-time history features (:data:`_HISTORY_FEATURES`). A small input (one claim)
+        looks each (payer, code, class, day) up among the ones computed before, since a scoring service
+        sees the same few again and again, and computes only the new ones."""
+        keys = self._history_keys(c["payer_id"], c["procedure_code"], attributes)
+        day = np.where(np.isnan(submitted), 0.0, submitted)
+        if len(day) > _SMALL:
+            table = self._history_rates(keys, day)
+        else:
+            memo = self._memo("history")
+            stamps = list(zip(keys["payer"].tolist(), keys["payer_code"].tolist(), keys["payer_class"].tolist(),
+                              day.tolist(), strict=True))  # fmt: skip
+            rows = [memo.get(stamp) for stamp in stamps]
+            new = [i for i, row in enumerate(rows) if row is None]
+            if new:
+                at = np.array(new, dtype=np.int64)
+                computed = self._history_rates({name: k[at] for name, k in keys.items()}, day[at])
+                if len(memo) + len(new) > _MEMO_SIZE:
+                    memo.clear()
+                for i, row in zip(new, computed.tolist(), strict=True):
+                    rows[i] = memo[stamps[i]] = row
+            table = np.array(rows, dtype=np.float64).reshape(len(day), len(_HISTORY_FEATURES))
+        for k, name in enumerate(_HISTORY_FEATURES):
+            out[name] = table[:, k]
+
+    def _history_rates(self, keys: Mapping[str, np.ndarray], day: np.ndarray) -> np.ndarray:
+        """One row per query, one column per history feature (:data:`_HISTORY_FEATURES` order)."""
         weight = self.history_weight
         everyone = np.zeros(len(day), dtype=np.int64)
         all_groups = query_groups(everyone, day)
@@ -448,19 +582,20 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         n_code, d_code = self.history_["payer_code"].counts(keys["payer_code"], day, code_groups)
         n_class, d_class = self.history_["payer_class"].counts(keys["payer_class"], day)
         n_auth, d_auth = self.history_["payer_code_auth"].counts(keys["payer_code"], day, code_groups)
-        out["hist_payer_rate"] = payer_rate
-        out["hist_payer_code_rate"] = smoothed_rate(n_code, d_code, payer_rate, weight)
-        out["hist_payer_code_n"] = np.log1p(n_code)
-        out["hist_payer_class_rate"] = smoothed_rate(n_class, d_class, payer_rate, weight)
-        out["hist_payer_code_auth_rate"] = smoothed_rate(n_auth, d_auth, prior_auth, weight)
+        return np.column_stack(
+            [
+                payer_rate,
+                smoothed_rate(n_code, d_code, payer_rate, weight),
+                np.log1p(n_code),
+                smoothed_rate(n_class, d_class, payer_rate, weight),
+                smoothed_rate(n_auth, d_auth, prior_auth, weight),
+            ]
+        )
 
     def _payment_limit(self, rows: np.ndarray, days: np.ndarray) -> np.ndarray:
-        quarter = np.full(len(rows), 0, dtype=np.int64)
         known = ~np.isnan(days)
-        dates = (np.nan_to_num(days).astype("int64")).astype("datetime64[D]")
-        years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
-        months = dates.astype("datetime64[M]").astype(np.int64) % 12
-        quarter[known] = np.clip(years[known] * 4 + months[known] // 3 - _FIRST_QUARTER, 0, _QUARTERS - 1)
+        after = np.searchsorted(_QUARTER_STARTS, np.where(known, days, 0.0), side="right") - 1
+        quarter = np.where(known, np.clip(after, 0, _QUARTERS - 1), 0)
         result = np.full(len(rows), np.nan)
         drug = rows >= 0
         result[drug] = self.payment_limits_[rows[drug].astype(np.int64), quarter[drug]]
@@ -502,13 +637,24 @@ def _vocabulary(values: Any, start: int = 1) -> dict[str, int]:
     return {v: i for i, v in enumerate(sorted({str(v) for v in values}), start=start)}
 
 
-def _encode(values: np.ndarray, vocabulary: Mapping[str, int]) -> np.ndarray:
-    return _per_value(values, lambda v: float(vocabulary.get(_text(v), 0)))
+def _encode(
+    values: np.ndarray, vocabulary: Mapping[str, int], memo: dict[Any, Any] | None = None
+) -> np.ndarray:
+    return _per_value(values, lambda v: float(vocabulary.get(_text(v), 0)), memo=memo)
+
+
+def _truthy(values: np.ndarray | Factorized) -> np.ndarray:
+    """1.0 where a value is true (missing values are not), as float."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "bfiu":
+        return (
+            np.where(np.isnan(values), 0.0, values != 0) if values.dtype.kind == "f" else (values != 0) * 1.0
+        )
+    return _per_value(values, bool)
 
 
 def _claim_keys(claim_ids: np.ndarray, days: np.ndarray) -> np.ndarray:
     ids, _ = _factorize(claim_ids)
-    keys: np.ndarray = ids * 200_000 + np.nan_to_num(days, nan=0).astype(np.int64)
+    keys: np.ndarray = ids * 200_000 + np.where(np.isnan(days), 0.0, days).astype(np.int64)
     return keys
 
 

@@ -75,6 +75,31 @@ def test_history_uses_only_outcomes_received_before_submission(frame: pd.DataFra
     )
 
 
+def _keyed_claims(result: SimulationResult, claims: list) -> list:
+    """The claims with the hashed member ids the line table stores, so both paths see the same
+    authorizations."""
+    from claims.ingest import submitted_columns
+
+    columns = submitted_columns(claims, salt=result.config.id_salt)
+    return [c.model_copy(update={"patient": c.patient.model_copy(update={"member_id": k})})
+            for c, k in zip(claims, _first_per_claim(columns["member_key"], claims), strict=True)]  # fmt: skip
+
+
+def _one_at_a_time(builder: LineFeatureBuilder, claims: list, auths: list, salt: str) -> list[np.ndarray]:
+    """Each claim's matrix from the scoring path, each claim seeing the ones before it as submitted."""
+    from claims.ingest import submitted_columns
+    from features.context import annotate_claims
+
+    rows = []
+    earlier: list = []
+    for claim in claims:
+        one = submitted_columns([claim], salt=salt)
+        one_context, _ = annotate_claims([claim], authorizations=auths, submitted=earlier)
+        earlier.append(claim)
+        rows.append(builder.transform_columns({**one, **one_context}))
+    return rows
+
+
 def test_batch_and_single_claim_paths_give_identical_matrices(
     small_practice: tuple[SimulationResult, Path], builder: LineFeatureBuilder
 ) -> None:
@@ -84,24 +109,45 @@ def test_batch_and_single_claim_paths_give_identical_matrices(
     from features.context import annotate_claims
 
     result, folder = small_practice
-    claims = result.claims[:120]
     auths = authorizations_from_frame(pd.read_parquet(folder / "authorizations.parquet"))
     salt = result.config.id_salt
-    columns = submitted_columns(claims, salt=salt)
-    # rebuild the hashed member ids the way the table stores them, so both paths see the same authorizations
-    keyed = [c.model_copy(update={"patient": c.patient.model_copy(update={"member_id": k})})
-             for c, k in zip(claims, _first_per_claim(columns["member_key"], claims), strict=True)]  # fmt: skip
+    keyed = _keyed_claims(result, result.claims[:120])
     context, _ = annotate_claims(keyed, authorizations=auths)
-    batch = pd.DataFrame({**columns, **context})
+    batch = pd.DataFrame({**submitted_columns(keyed, salt=salt), **context})
     whole = builder.transform(batch)
-    rows = []
-    earlier: list = []
-    for claim in keyed:
-        one = submitted_columns([claim], salt=salt)
-        one_context, _ = annotate_claims([claim], authorizations=auths, submitted=earlier)
-        earlier.append(claim)
-        rows.append(builder.transform_columns({**one, **one_context}))
-    np.testing.assert_array_equal(whole, np.vstack(rows))
+    np.testing.assert_array_equal(whole, np.vstack(_one_at_a_time(builder, keyed, auths, salt)))
+
+
+def test_values_remembered_for_small_inputs_change_nothing(
+    small_practice: tuple[SimulationResult, Path], frame: pd.DataFrame
+) -> None:
+    """The scoring path remembers per-value results between calls: scoring again (from memory, in another
+    order), after a pickle round trip (which drops the memory) or after a refit gives what a fresh builder
+    gives."""
+    import pickle
+
+    result, folder = small_practice
+    auths = authorizations_from_frame(pd.read_parquet(folder / "authorizations.parquet"))
+    salt = result.config.id_salt
+    keyed = _keyed_claims(result, result.claims[-60:])  # late: the refit below changes their history
+    builder = LineFeatureBuilder(min_code_count=5).fit(frame)
+    first = _one_at_a_time(builder, keyed, auths, salt)
+    assert builder.__dict__.get("_memos"), "the scoring path remembered nothing"
+    again = _one_at_a_time(builder, keyed, auths, salt)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    copy = pickle.loads(pickle.dumps(builder))
+    assert not copy.__dict__.get("_memos")
+    for a, b in zip(first, _one_at_a_time(copy, keyed, auths, salt), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # refitted on less history (different vocabularies and rates): as fresh as a new builder
+    half = frame[frame["submission_date"] < frame["submission_date"].quantile(0.5)]
+    builder.fit(half)
+    fresh = LineFeatureBuilder(min_code_count=5).fit(half)
+    refitted = _one_at_a_time(builder, keyed, auths, salt)
+    for a, b in zip(refitted, _one_at_a_time(fresh, keyed, auths, salt), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, refitted, strict=True))
 
 
 def _first_per_claim(values: list[str], claims: list) -> list[str]:
