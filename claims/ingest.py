@@ -175,12 +175,13 @@ def submitted_columns(claims: Sequence[Claim], *, salt: str, source: str = "") -
     """The submitted columns (:data:`SUBMITTED_COLUMNS`) of ``claims``, one entry per line, as lists."""
     cols: dict[str, list[Any]] = {name: [] for name in SUBMITTED_COLUMNS}
     for claim in claims:
-        values = claim_values(claim, source, salt=salt)
-        for line in claim.lines:
-            for key, value in values.items():
-                cols[key].append(value)
-            for key, value in line_values(line).items():
-                cols[key].append(value)
+        n = len(claim.lines)
+        for key, value in claim_values(claim, source, salt=salt).items():
+            cols[key] += [value] * n
+        rows = [line_values(line) for line in claim.lines]
+        if rows:
+            for key in rows[0]:
+                cols[key] += [row[key] for row in rows]
     return cols
 
 

@@ -33,6 +33,7 @@ from claims.enums import AuthorizationStatus, ClaimForm, NdcUnit, PlanType, Sex
 from claims.model import Authorization, Claim, ClaimLine, Diagnosis, Patient, Payer, Provider
 from claims.policy import PayerPolicy, load_payers
 from claims.reference import load_drugs
+from claims.simulate.trusted import builder, trusted
 
 __all__ = [
     "AUTH_PROBLEMS",
@@ -222,78 +223,153 @@ _PROVIDER = "PRACTICE"
 def claims_from_frame(frame: pd.DataFrame) -> list[Claim]:
     """Rebuild the claims of a line table (rows of one claim together, in line order) for the audit.
 
-    Values come from our own table, so the objects are built without validation (``model_construct``).
+    Values come from our own table, so the objects are built without validation (the simulator's trusted
+    builders: the objects validation would give, without its cost); each column is converted once per
+    distinct value, and the payers, patients, providers and diagnoses that repeat are shared between
+    claims (the audit only reads them; every line and claim has lists of its own).
     Patient identity is what the table keeps: ``member_key`` (the salted member id) stands for the member
     id, the same key the authorization table carries; names and birth dates are not there and not needed.
     """
-    columns = {name: frame[name].tolist() for name in frame.columns}
     n = len(frame)
+    if n == 0:
+        return []
+
+    def column(name: str, convert: Any) -> list[Any]:
+        return _converted(frame[name], convert)
+
+    shared = _Shared()
+    ids, submitted = frame["claim_id"].tolist(), column("submission_date", _date)
+    line_number = [int(v) for v in frame["line_number"].tolist()]
+    code = column("procedure_code", str)
+    modifiers = column("modifiers", _split)
+    units, charge = column("units", _decimal), column("line_charge", _decimal)
+    service = column("service_date", _date)
+    pointers = column("diagnosis_pointers", lambda v: [int(p) for p in _split(v)] or [1])
+    revenue, ndc = column("revenue_code", _text), column("ndc", _text)
+    quantity = column("ndc_quantity", _decimal)
+    unit = column("ndc_unit", lambda v: NdcUnit(t) if (t := _text(v)) else None)
+    line_auth, control = column("line_prior_authorization", _text), column("line_control_number", _text)
+    claim_columns = {name: frame[name].tolist() for name in _CLAIM_COLUMNS}
+    payer = [shared.payer(*key) for key in zip(*(frame[k].tolist() for k in _PAYER_COLUMNS), strict=True)]
     claims: list[Claim] = []
     start = 0
-    ids, submitted = columns["claim_id"], columns["submission_date"]
+    zero = Decimal(0)
     while start < n:
         end = start + 1
         while end < n and ids[end] == ids[start] and submitted[end] == submitted[start]:
             end += 1
-        claims.append(_claim_at(columns, start, end))
+        lines = [
+            _new_line(
+                {
+                    "line_number": line_number[i], "procedure_code": code[i], "modifiers": list(modifiers[i]),
+                    "units": units[i] or zero, "charge": charge[i] or zero, "service_date": service[i],
+                    "diagnosis_pointers": list(pointers[i]), "revenue_code": revenue[i], "ndc": ndc[i],
+                    "ndc_quantity": quantity[i], "ndc_unit": unit[i], "prior_authorization": line_auth[i],
+                    "control_number": control[i], "description": None,
+                }
+            )
+            for i in range(start, end)
+        ]  # fmt: skip
+        claims.append(_claim_at(claim_columns, start, lines, payer[start], submitted[start], shared))
         start = end
     return claims
 
 
+_PAYER_COLUMNS = ("payer_id", "payer_name", "plan_type")
+
+
+def _converted(values: pd.Series, convert: Any) -> list[Any]:
+    """``convert`` of each value, computed once per distinct value (missing values become ``None``)."""
+    codes, uniques = values.factorize(use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    for k, value in enumerate(uniques.tolist()):  # one by one: numpy would make lists of lists 2-D
+        table[k] = convert(value)
+    table[-1] = convert(None)
+    result: list[Any] = table[codes].tolist()  # code -1 (missing) takes the last entry
+    return result
+
+
 _BIRTH = dt.date(1900, 1, 1)
+_new_line = builder(ClaimLine, tuple(ClaimLine.model_fields))
+_new_claim = builder(Claim, tuple(Claim.model_fields))
 
 
-def _claim_at(c: Mapping[str, list[Any]], start: int, end: int) -> Claim:
-    lines = [
-        ClaimLine.model_construct(
-            line_number=int(c["line_number"][i]),
-            procedure_code=str(c["procedure_code"][i]),
-            modifiers=_split(c["modifiers"][i]),
-            units=_decimal(c["units"][i]) or Decimal(0),
-            charge=_decimal(c["line_charge"][i]) or Decimal(0),
-            service_date=_date(c["service_date"][i]),  # type: ignore[arg-type]
-            diagnosis_pointers=[int(p) for p in _split(c["diagnosis_pointers"][i])] or [1],
-            revenue_code=_text(c["revenue_code"][i]),
-            ndc=_text(c["ndc"][i]),
-            ndc_quantity=_decimal(c["ndc_quantity"][i]),
-            ndc_unit=NdcUnit(unit) if (unit := _text(c["ndc_unit"][i])) else None,
-            prior_authorization=_text(c["line_prior_authorization"][i]),
-            control_number=_text(c["line_control_number"][i]),
-            description=None,
-        )
-        for i in range(start, end)
-    ]
-    i = start
-    payer = Payer.model_construct(
-        payer_id=str(c["payer_id"][i]), name=str(c["payer_name"][i]), plan_type=PlanType(c["plan_type"][i]),
-        address=None,
-    )  # fmt: skip
-    patient = Patient.model_construct(
-        member_id=str(c["member_key"][i]), last_name="-", first_name=None, birth_date=_BIRTH,
-        sex=Sex(c["patient_sex"][i]), relationship="18", address=None,
-    )  # fmt: skip
-    provider = Provider.model_construct(
-        npi=str(c["billing_npi"][i]), name=_PROVIDER, tax_id=None, taxonomy=None, address=None
+class _Shared:
+    """The sub-objects many claims of a table have in common, made once."""
+
+    def __init__(self) -> None:
+        self.payers: dict[tuple[Any, Any, Any], Payer] = {}
+        self.patients: dict[tuple[Any, Any], Patient] = {}
+        self.providers: dict[Any, Provider] = {}
+        self.diagnoses: dict[str, Diagnosis] = {}
+
+    def payer(self, payer_id: Any, name: Any, plan_type: Any) -> Payer:
+        key = (payer_id, name, plan_type)
+        found = self.payers.get(key)
+        if found is None:
+            found = self.payers[key] = trusted(
+                Payer, payer_id=str(payer_id), name=str(name), plan_type=PlanType(plan_type), address=None
+            )
+        return found
+
+    def patient(self, member: Any, sex: Any) -> Patient:
+        key = (member, sex)
+        found = self.patients.get(key)
+        if found is None:
+            found = self.patients[key] = trusted(
+                Patient, member_id=str(member), last_name="-", first_name=None, birth_date=_BIRTH,
+                sex=Sex(sex), relationship="18", address=None,
+            )  # fmt: skip
+        return found
+
+    def provider(self, npi: Any) -> Provider:
+        found = self.providers.get(npi)
+        if found is None:
+            found = self.providers[npi] = trusted(
+                Provider, npi=str(npi), name=_PROVIDER, tax_id=None, taxonomy=None, address=None
+            )
+        return found
+
+    def diagnosis_list(self, value: Any) -> list[Diagnosis]:
+        found: list[Diagnosis] = []
+        for code in _split(value):
+            diagnosis = self.diagnoses.get(code)
+            if diagnosis is None:
+                diagnosis = self.diagnoses[code] = trusted(Diagnosis, code=code)
+            found.append(diagnosis)
+        return found
+
+
+def _claim_at(
+    c: Mapping[str, list[Any]], i: int, lines: list[ClaimLine], payer: Payer, submitted: Any, shared: _Shared
+) -> Claim:
+    return _new_claim(
+        {
+            "claim_id": str(c["claim_id"][i]),
+            "form": ClaimForm(c["form"][i]),
+            "frequency_code": _text(c["frequency_code"][i]) or "1",
+            "payer": payer,
+            "patient": shared.patient(c["member_key"][i], c["patient_sex"][i]),
+            "subscriber": None,
+            "billing_provider": shared.provider(c["billing_npi"][i]),
+            "rendering_provider": None,
+            "place_of_service": _text(c["place_of_service"][i]),
+            "type_of_bill": _text(c["type_of_bill"][i]),
+            "diagnoses": shared.diagnosis_list(c["diagnoses"][i]),
+            "condition_codes": _split(c["condition_codes"][i]),
+            "clinical_trial_number": _text(c["clinical_trial_number"][i]),
+            "prior_authorization": _text(c["claim_prior_authorization"][i]),
+            "payer_claim_number": None,
+            "submission_date": submitted,
+            "lines": lines,
+        }
     )
-    return Claim.model_construct(
-        claim_id=str(c["claim_id"][i]),
-        form=ClaimForm(c["form"][i]),
-        frequency_code=_text(c["frequency_code"][i]) or "1",
-        payer=payer,
-        patient=patient,
-        subscriber=None,
-        billing_provider=provider,
-        rendering_provider=None,
-        place_of_service=_text(c["place_of_service"][i]),
-        type_of_bill=_text(c["type_of_bill"][i]),
-        diagnoses=[Diagnosis.model_construct(code=d) for d in _split(c["diagnoses"][i])],
-        condition_codes=_split(c["condition_codes"][i]),
-        clinical_trial_number=_text(c["clinical_trial_number"][i]),
-        prior_authorization=_text(c["claim_prior_authorization"][i]),
-        payer_claim_number=None,
-        submission_date=_date(c["submission_date"][i]),
-        lines=lines,
-    )
+
+
+_CLAIM_COLUMNS = (
+    "claim_id", "form", "frequency_code", "member_key", "patient_sex", "billing_npi", "place_of_service",
+    "type_of_bill", "diagnoses", "condition_codes", "clinical_trial_number", "claim_prior_authorization",
+)  # fmt: skip
 
 
 def authorizations_from_frame(frame: pd.DataFrame | None) -> list[Authorization]:

@@ -367,7 +367,7 @@ class Explainer:
         """
         sums = grouped if grouped is not None else self.group_contributions(contributions[None, :])[0]
         order = np.argsort(-sums)
-        used = {n: float(values[i]) for i, n in enumerate(self.names)}
+        used = dict(zip(self.names, np.asarray(values, dtype=np.float64).tolist(), strict=True))
         view = _Line(line, claim, findings, used, self.labels)
         reasons: list[Reason] = []
         for k in order[:limit]:
