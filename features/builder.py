@@ -159,9 +159,7 @@ _MEMO_SIZE = 4096
 _ABSENT = object()
 
 
-def _remembered_rows(
-    memo: dict[Any, Any], values: np.ndarray, function: Callable[[Any], Any]
-) -> list[Any]:
+def _remembered_rows(memo: dict[Any, Any], values: np.ndarray, function: Callable[[Any], Any]) -> list[Any]:
     """``function`` of each value, from ``memo`` when it was computed before.
 
     Strings and dates are remembered by value; other values by (type, value), since ``1``, ``1.0`` and
