@@ -72,6 +72,8 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         calibration: str = "sigmoid",
         monotone: bool = True,
         reason_estimators: int = 400,
+        reason_num_leaves: int = 15,
+        reason_learning_rate: float = 0.1,
         min_code_count: int = 20,
         history_weight: float = 30.0,
         random_state: int = 0,
@@ -89,6 +91,8 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.calibration = calibration
         self.monotone = monotone
         self.reason_estimators = reason_estimators
+        self.reason_num_leaves = reason_num_leaves
+        self.reason_learning_rate = reason_learning_rate
         self.min_code_count = min_code_count
         self.history_weight = history_weight
         self.random_state = random_state
@@ -194,8 +198,9 @@ class DenialModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             "objective": "multiclass",
             "num_class": len(self.categories_),
             "metric": "multi_logloss",
-            # The reason model is small beside the risk model's explanations: a fixed capacity.
-            "num_leaves": 31,
+            # Every line of every request is scored by it: a small capacity, chosen once (configs/default.yaml).
+            "num_leaves": self.reason_num_leaves,
+            "learning_rate": self.reason_learning_rate,
             "max_depth": -1,
             "min_child_samples": 20,
         }

@@ -61,6 +61,10 @@ class ModelConfig(_Strict):
     calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
     monotone: bool = Field(True, description="audit findings, unit limit and lateness may only raise the risk")
     reason_estimators: int = Field(400, ge=1)
+    reason_num_leaves: int = Field(
+        15, ge=2, description="the reason model's leaves (scored on every line of every request: kept small)"
+    )
+    reason_learning_rate: float = Field(0.1, gt=0, le=1)
     min_code_count: int = Field(20, ge=1)
     history_weight: float = Field(30.0, gt=0)
 
