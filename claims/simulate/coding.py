@@ -230,13 +230,10 @@ def drug_lines(
     >>> [(d.code, d.units, d.modifiers) for d in drug_lines("J9305", Decimal(950), dt.date(2026, 2, 3))]
     [('J9305', 95, ()), ('J9305', 5, ('JW',))]
     """
-    drug = load_drugs()[code]
-    unit = drug.billing_unit.amount
+    unit, multiple_dose = _packaging(code)
     administered = max(1, math.ceil(dose / unit))
-    sizes = tuple(int(s / unit) for s in drug.vial_sizes if s >= unit and (s / unit) == int(s / unit))
-    vials = choose_vials(sizes, administered) if sizes else (administered,)
-    ndc = _ndc_for(code, vials[0]) if sizes else _ndc_for(code, administered)
-    if drug.container is ContainerType.MULTIPLE_DOSE or drug.drug_class is DrugClass.HYDRATION:
+    vials, ndc = _vials(code, administered)
+    if multiple_dose:
         return [DrugLine(code, administered, (), ndc, len(vials), dose)]
     waste = sum(vials) - administered
     jz_expected = service_date >= JZ_REQUIRED_FROM or use_jz_before_required
@@ -246,3 +243,21 @@ def drug_lines(
             DrugLine(code, waste, ("JW",), ndc, 0, Decimal(0), waste=True),
         ]
     return [DrugLine(code, administered, ("JZ",) if jz_expected else (), ndc, len(vials), dose)]
+
+
+@cache
+def _packaging(code: str) -> tuple[Decimal, bool]:
+    """The drug's billing unit, and whether its lines carry no waste (multiple-dose container, hydration)."""
+    drug = load_drugs()[code]
+    multiple = drug.container is ContainerType.MULTIPLE_DOSE or drug.drug_class is DrugClass.HYDRATION
+    return drug.billing_unit.amount, multiple
+
+
+@cache
+def _vials(code: str, administered: int) -> tuple[tuple[int, ...], str | None]:
+    """The vials (in billing units) that give ``administered`` units of ``code``, and the line's NDC."""
+    drug = load_drugs()[code]
+    unit = drug.billing_unit.amount
+    sizes = tuple(int(s / unit) for s in drug.vial_sizes if s >= unit and (s / unit) == int(s / unit))
+    vials = choose_vials(sizes, administered) if sizes else (administered,)
+    return vials, _ndc_for(code, vials[0]) if sizes else _ndc_for(code, administered)

@@ -27,7 +27,7 @@ from claims.simulate.clinical import (
 )
 from claims.simulate.coding import AdminLine, DrugLine, InfusionEvent, administration_codes, drug_lines
 from claims.simulate.config import SimulationConfig
-from claims.simulate.trusted import trusted
+from claims.simulate.trusted import builder, trusted
 
 __all__ = ["Course", "Encounter", "PatientProfile", "Practice", "build_practice"]
 
@@ -237,6 +237,51 @@ def medicare_allowed(code: str, units: Decimal, on: dt.date) -> Decimal:
         return (admin.opps_rate or Decimal(25)) * Decimal("0.42") * units
     limit = limit_of(code, on) if code in load_drugs() else None
     return max(limit or Decimal(0), Decimal("0.01")) * units  # every line carries a charge
+
+
+_CHARGES: dict[tuple[str, Decimal, int, int], Decimal] = {}
+
+
+def charge_of(code: str, units: Decimal, on: dt.date) -> Decimal:
+    """The practice's charge for ``units`` of ``code`` on ``on``: the chargemaster markup over what Medicare
+    would allow, remembered per code, units and quarter (it depends on no more; equal units give equal
+    charges, which are quantized to the cent)."""
+    key = (code, units, on.year, (on.month - 1) // 3)
+    charge = _CHARGES.get(key)
+    if charge is None:
+        charge = _CHARGES[key] = _charge(medicare_allowed(code, units, on))
+    return charge
+
+
+_CHARGE_J9999 = Decimal("0.01")  # the sponsor supplies the investigational agent: a token charge
+_ONE = Decimal(1)
+_QUANTITIES: dict[int, Decimal] = {}
+
+
+def _quantity(vials: int) -> Decimal:
+    """``Decimal(vials)``, one shared object per count."""
+    quantity = _QUANTITIES.get(vials)
+    if quantity is None:
+        quantity = _QUANTITIES[vials] = Decimal(vials)
+    return quantity
+
+
+_EM_CODES = frozenset(("99213", "99214", "99215", "G0463"))
+_LINE_FIELDS = ("line_number", "procedure_code", "modifiers", "units", "charge", "service_date",
+                "diagnosis_pointers", "control_number")  # fmt: skip
+#: Claim-line builders by (office claim, with an NDC, the investigational J9999): the fields each gives.
+_LINE_BUILDERS = {
+    (office, ndc, j9999): builder(
+        ClaimLine,
+        _LINE_FIELDS
+        + (() if office else ("revenue_code",))
+        + (("description",) if j9999 else ())
+        + (("ndc", "ndc_quantity", "ndc_unit") if ndc else ()),
+    )
+    for office in (False, True)
+    for ndc in (False, True)
+    for j9999 in (False, True)
+}
 
 
 def _courses_for(rng: random.Random, profile: PatientProfile, config: SimulationConfig,
@@ -541,30 +586,23 @@ def _claim_for(rng: random.Random, course: Course, date: dt.date, admins: list[D
         mods = list(modifiers)
         if trial and code != "J9999" and "Q1" not in mods:
             mods.append("Q1")
-        charge = Decimal("0.01") if code == "J9999" else _charge(medicare_allowed(code, units, date))
-        line_data: dict[str, object] = {
-            "line_number": number, "procedure_code": code, "modifiers": mods, "units": units, "charge": charge,
-            "service_date": date, "diagnosis_pointers": [2] if code in ("99213", "99214", "99215", "G0463") else [1, 2],
-            "control_number": f"{claim_id}-{number}",
-        }  # fmt: skip
-        if not office:
-            line_data["revenue_code"] = revenue
-            line_data["diagnosis_pointers"] = [1]
-        if code == "J9999":
-            line_data["description"] = "INVESTIGATIONAL AGENT SPONSOR SUPPLIED"
-        if drug_line is not None and drug_line.ndc is not None and drug_line.ndc_vials > 0:
-            line_data |= {
-                "ndc": drug_line.ndc,
-                "ndc_quantity": Decimal(drug_line.ndc_vials),
-                "ndc_unit": NdcUnit.UNIT,
-            }
-        elif drug_line is not None and drug_line.ndc is not None:
-            line_data |= {"ndc": drug_line.ndc, "ndc_quantity": Decimal(1), "ndc_unit": NdcUnit.UNIT}
+        charge = _CHARGE_J9999 if code == "J9999" else charge_of(code, units, date)
+        ndc = ndc_quantity = None
+        if drug_line is not None and drug_line.ndc is not None:
+            ndc = drug_line.ndc
+            ndc_quantity = _quantity(drug_line.ndc_vials) if drug_line.ndc_vials > 0 else _ONE
         if drug_line is not None and drug_line.waste:
             waste_lines.add(number)
         if drug_line is not None and not drug_line.waste:
             doses[number] = drug_line.dose
-        lines.append(trusted(ClaimLine, **line_data))
+        pointers = ([2] if code in _EM_CODES else [1, 2]) if office else [1]
+        lines.append(_LINE_BUILDERS[(office, ndc is not None, code == "J9999")]({
+            "line_number": number, "procedure_code": code, "modifiers": mods, "units": units, "charge": charge,
+            "service_date": date, "diagnosis_pointers": pointers, "revenue_code": None if office else revenue,
+            "ndc": ndc, "ndc_quantity": ndc_quantity, "ndc_unit": None if ndc is None else NdcUnit.UNIT,
+            "prior_authorization": None, "control_number": f"{claim_id}-{number}",
+            "description": "INVESTIGATIONAL AGENT SPONSOR SUPPLIED" if code == "J9999" else None,
+        }))  # fmt: skip
     submission = date + dt.timedelta(days=rng.randint(*config.submission_lag_days))
     auth = course.authorization_on(date)
     if auth is not None and auth.status is AuthorizationStatus.PENDING and auth.decided_date:

@@ -12,6 +12,7 @@ changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from claims.enums import AdjustmentGroup
 from claims.model import Adjustment
 
-__all__ = ["trusted", "trusted_adjustment"]
+__all__ = ["builder", "trusted", "trusted_adjustment"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -102,3 +103,24 @@ def trusted_adjustment(group: AdjustmentGroup, reason_code: str, amount: Decimal
 
 _new_adjustment = Adjustment.__new__
 _ADJUSTMENT_FIELDS = _plan(Adjustment, ("group", "reason_code", "amount"))[2]
+
+
+def builder(model_class: type[M], given: tuple[str, ...]) -> Callable[[dict[str, Any]], M]:
+    """A faster :func:`trusted` for the objects a run makes millions of: the returned function makes a
+    ``model_class`` object from a dict holding *every* field, in declaration order (the caller writes the
+    defaults of the fields it does not give; the dict becomes the object's own), with the
+    ``model_fields_set`` of ``given``, as ``trusted(model_class, **{name: ... for name in given})`` would.
+    ``tests/claims/test_simulate.py`` re-validates the objects of a run and compares them field by field.
+    """
+    fields_set = (_PLANS.get((model_class, given)) or _plan(model_class, given))[2]
+    new = model_class.__new__
+
+    def build(values: dict[str, Any]) -> M:
+        model = new(model_class)
+        _set_dict(model, values)
+        _set_fields_set(model, fields_set)
+        _set_extra(model, None)
+        _set_private(model, None)
+        return model
+
+    return build

@@ -124,26 +124,34 @@ def _provider_nm1(entity: str, provider: Provider, *, person: bool) -> str:
 
 
 def _service_line(out: list[str], line: ClaimLine, professional: bool) -> None:
-    composite = ["HC", line.procedure_code, *line.modifiers]
+    # The hot segments are written as f-strings with _seg's rule: trailing empty elements dropped.
     if line.description:
+        composite = ["HC", line.procedure_code, *line.modifiers]
         composite += [""] * (6 - len(composite)) + [line.description]
-    out.append(f"LX*{line.line_number}~")
-    date = _date(line.service_date)
-    if professional:
-        pointers = ":".join(str(p) for p in line.diagnosis_pointers)
-        out.append(_seg("SV1", ":".join(composite), _money(line.charge), "UN", _plain(line.units), "", "",
-                        pointers))  # fmt: skip
+        procedure = ":".join(composite)
+    elif line.modifiers:
+        procedure = f"HC:{line.procedure_code}:{':'.join(line.modifiers)}"
     else:
-        out.append(_seg("SV2", line.revenue_code or "", ":".join(composite), _money(line.charge), "UN",
-                        _plain(line.units)))  # fmt: skip
-    out.append(f"DTP*472*D8*{date}~")
+        procedure = f"HC:{line.procedure_code}"
+    out.append(f"LX*{line.line_number}~")
+    if professional:
+        pointers = ":".join([str(p) for p in line.diagnosis_pointers])
+        out.append(
+            f"SV1*{procedure}*{_money(line.charge)}*UN*{_plain(line.units)}***{pointers}".rstrip("*") + "~"
+        )
+    else:
+        revenue = line.revenue_code or ""
+        out.append(
+            f"SV2*{revenue}*{procedure}*{_money(line.charge)}*UN*{_plain(line.units)}".rstrip("*") + "~"
+        )
+    out.append(f"DTP*472*D8*{_date(line.service_date)}~")
     if line.prior_authorization:
         out.append(_seg("REF", "G1", line.prior_authorization))
     if line.control_number:
         out.append(_seg("REF", "6R", line.control_number))
     if line.ndc is not None and line.ndc_quantity is not None and line.ndc_unit is not None:
         out.append(_seg("LIN", "", "N4", line.ndc))
-        out.append(_seg("CTP", "", "", "", _plain(line.ndc_quantity), line.ndc_unit.value))
+        out.append(_seg("CTP", "", "", "", _plain(line.ndc_quantity), line.ndc_unit._value_))
 
 
 def _hi(out: list[str], claim: Claim) -> None:
@@ -265,29 +273,30 @@ def _transaction_837(
 
 
 def _cas(out: list[str], adjustments: Sequence[Adjustment]) -> None:
-    if len(adjustments) == 1:
-        adj = adjustments[0]
-        quantity = _plain(adj.quantity) if adj.quantity is not None else ""
-        out.append(_seg("CAS", adj.group._value_, adj.reason_code, _money(adj.amount), quantity))
-        return
-    by_group: dict[str, list[Adjustment]] = defaultdict(list)
+    # One CAS segment per group (in order of first appearance), six reason triplets at most in each.
+    by_group: dict[str, list[str]] = {}
     for adj in adjustments:
-        by_group[adj.group.value].append(adj)
-    for group, items in by_group.items():
-        for start in range(0, len(items), 6):
-            elements = ["CAS", group]
-            for adj in items[start : start + 6]:
-                quantity = _plain(adj.quantity) if adj.quantity is not None else ""
-                elements += [adj.reason_code, _money(adj.amount), quantity]
-            out.append(_seg(*elements))
+        quantity = _plain(adj.quantity) if adj.quantity is not None else ""
+        triplet = f"{adj.reason_code}*{_money(adj.amount)}*{quantity}"
+        triplets = by_group.get(adj.group._value_)
+        if triplets is None:
+            by_group[adj.group._value_] = [triplet]
+        else:
+            triplets.append(triplet)
+    for group, triplets in by_group.items():
+        for start in range(0, len(triplets), 6):
+            out.append(f"CAS*{group}*{'*'.join(triplets[start : start + 6])}".rstrip("*") + "~")
 
 
 def _svc(out: list[str], line: LineOutcome) -> None:
-    composite = ":".join(["HC", line.procedure_code, *line.modifiers])
+    if line.modifiers:
+        composite = f"HC:{line.procedure_code}:{':'.join(line.modifiers)}"
+    else:
+        composite = f"HC:{line.procedure_code}"
     original = "HC:" + line.submitted_procedure_code if line.submitted_procedure_code else ""
     units = _plain(line.units_paid) if line.units_paid is not None else ""
-    out.append(_seg("SVC", composite, _money(line.charge), _money(line.paid), line.revenue_code or "", units,
-                    original))  # fmt: skip
+    amounts = f"{_money(line.charge)}*{_money(line.paid)}"
+    out.append(f"SVC*{composite}*{amounts}*{line.revenue_code or ''}*{units}*{original}".rstrip("*") + "~")
     if line.service_date is not None:
         out.append(f"DTM*472*{_date(line.service_date)}~")
     if line.adjustments:

@@ -112,6 +112,44 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
 
 
+def test_parallel_writing_and_when_the_adjudication_runs_change_no_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``write_simulation`` gives the same files whether the adjudication was decided before it (by
+    reading ``remittances``) or while forked workers write the claims' files, and in one process."""
+    from claims.simulate import engine
+
+    config = SimulationConfig(claims=300, seed=11)
+    decided = simulate_practice(config)
+    remittances = decided.remittances
+    write_simulation(decided, tmp_path / "serial", x12=True, x12_workers=1)
+    assert decided.remittances is remittances, "decided once"
+    monkeypatch.setattr(engine, "PARALLEL_X12_MIN_LINES", 0)
+    pending = simulate_practice(config)
+    write_simulation(pending, tmp_path / "parallel", x12=True, x12_workers=2)
+    write_simulation(decided, tmp_path / "decided_parallel", x12=True, x12_workers=3)
+    assert _digests(tmp_path / "parallel") == _digests(tmp_path / "serial")
+    assert _digests(tmp_path / "decided_parallel") == _digests(tmp_path / "serial")
+    assert pending.remittances == remittances and pending.truth == decided.truth
+
+
+def test_a_failing_worker_fails_the_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from claims.simulate import engine
+
+    class Failing:
+        size = 1
+        path = Path("never-written")
+
+        def write(self) -> None:
+            raise ValueError("cannot write")
+
+    monkeypatch.setattr(engine, "PARALLEL_X12_MIN_LINES", 0)
+    jobs: Any = [Failing(), Failing()]  # one for the forked worker, one for this process
+    sharing = engine._sharing(jobs, workers=2)
+    with pytest.raises((RuntimeError, ValueError), match="cannot write"), sharing:
+        pass
+
+
 def test_ingest_of_the_x12_gives_back_the_parquet_tables(tmp_path: Path) -> None:
     config = SimulationConfig(claims=600, seed=5)
     write_simulation(simulate_practice(config), tmp_path / "sim", x12=True)
