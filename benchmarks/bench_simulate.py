@@ -24,8 +24,11 @@ measured in the same subprocess, and the median over repeats is the figure to qu
 lines / (simulate + write); without X12, lines / (simulate_2 + adjudicate + tables). When ``--lines`` is
 below 1,000,000 the time and peak memory for 1,000,000 lines are extrapolated linearly (memory: the RSS
 of a bare interpreter with the project imported plus the growth, scaled; the tables are written a record
-batch at a time, so this overstates them). Target (simulator issue): 1,000,000 lines with X12 in at
-most 180 s on 2 cores and at most 4 GiB peak memory.
+batch at a time, so this overstates them). Peak memory is reported twice: the largest resident set of
+one process (``getrusage``), and the physical memory of the run with X12 and its forked workers together
+(the sum of their proportional set sizes, sampled four times a second from ``/proc``), which is the one the
+target is judged on. Target (simulator issue): 1,000,000 lines with X12 in at most 180 s on 2 cores and at
+most 4 GiB peak memory.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -70,6 +74,71 @@ def _peak_mib(who: int) -> float:
     """Peak resident set size in MiB (Linux reports ``ru_maxrss`` in KiB, macOS in bytes)."""
     peak = resource.getrusage(who).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size of a process in KiB (shared pages divided among their users); 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for row in rollup:
+                if row.startswith("Pss:"):
+                    return int(row.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Child processes (and theirs) of ``pid``, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class _TreeMemory:
+    """Samples the physical memory of this process and its forked workers together (the sum of their
+    proportional set sizes, /proc/PID/smaps_rollup) a few times a second; ``peak_mib`` is the largest sum.
+    Resident set sizes would count the pages a worker shares with the parent twice. Linux only: elsewhere
+    the peak stays 0."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.interval):
+            total = sum(_pss_kib(pid) for pid in [me, *_descendants(me)])
+            self.peak_kib = max(self.peak_kib, total)
+
+    def __enter__(self) -> _TreeMemory:
+        if os.path.exists("/proc/self/smaps_rollup"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_kib / 1024
 
 
 def _reference(lines: int) -> float:
@@ -103,14 +172,15 @@ def run_once(
         timings["reference"] = _reference(lines)
     config = SimulationConfig(claims=max(1, round(lines / LINES_PER_CLAIM)), seed=seed)
     gc.collect()
-    start = time.perf_counter()
-    result = engine.simulate_practice(config)
-    timings["simulate"] = time.perf_counter() - start
-    simulate_mib = _peak_mib(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    full = engine.write_simulation(result, workdir / "with_x12", x12=True, x12_workers=x12_workers)
-    timings["write"] = time.perf_counter() - start
-    write_mib = _peak_mib(resource.RUSAGE_SELF)
+    with _TreeMemory() as tree:  # what `denials simulate --x12` holds, all its processes together
+        start = time.perf_counter()
+        result = engine.simulate_practice(config)
+        timings["simulate"] = time.perf_counter() - start
+        simulate_mib = _peak_mib(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        full = engine.write_simulation(result, workdir / "with_x12", x12=True, x12_workers=x12_workers)
+        timings["write"] = time.perf_counter() - start
+        write_mib = _peak_mib(resource.RUSAGE_SELF)
     claims = len(result.claims)
     del result
     gc.collect()
@@ -140,6 +210,7 @@ def run_once(
             "after_tables": round(_peak_mib(resource.RUSAGE_SELF), 1),
             "x12_workers": round(_peak_mib(resource.RUSAGE_CHILDREN), 1),
             "overall": round(max(_peak_mib(resource.RUSAGE_SELF), _peak_mib(resource.RUSAGE_CHILDREN)), 1),
+            "with_x12_all_processes_pss": round(tree.peak_mib, 1),
         },
     }
 
@@ -208,6 +279,11 @@ def run(
     peak = max(one["peak_mib"]["overall"] for one in runs)
     start = min(one["peak_mib"]["start"] for one in runs)
     peak_1m = start + (peak - start) * TARGET_LINES / n
+    # The memory target is judged on the physical memory of all the processes of a run with X12 when it
+    # could be sampled (the largest single process otherwise).
+    tree = max(one["peak_mib"].get("with_x12_all_processes_pss", 0.0) for one in runs)
+    tree_1m = start + max(tree - start, 0.0) * TARGET_LINES / n if tree else 0.0
+    judged = max(peak_1m if n < TARGET_LINES else peak, tree_1m if n < TARGET_LINES else tree)
     seconds_1m = phases["with_x12"]["extrapolated_s_for_1m"]
     return {
         "benchmark": "simulate_practice",
@@ -233,9 +309,13 @@ def run(
         "timings": phases,
         "peak_mib": round(peak, 1),
         "extrapolated_peak_mib_for_1m": round(peak_1m, 1) if n < TARGET_LINES else round(peak, 1),
+        "peak_pss_all_processes_mib": round(tree, 1),
+        "extrapolated_peak_pss_all_processes_mib_for_1m": round(tree_1m, 1)
+        if n < TARGET_LINES
+        else round(tree, 1),
         "target": {"lines": TARGET_LINES, "seconds": TARGET_SECONDS, "peak_gib": TARGET_PEAK_GIB},
         "target_time_met": seconds_1m <= TARGET_SECONDS,
-        "target_memory_met": (peak_1m if n < TARGET_LINES else peak) <= TARGET_PEAK_GIB * 1024,
+        "target_memory_met": judged <= TARGET_PEAK_GIB * 1024,
     }
 
 
@@ -261,7 +341,8 @@ def _print_report(result: dict[str, Any]) -> None:
         )
     print(
         f"peak memory {result['peak_mib']:,.0f} MiB (1M lines: ~{result['extrapolated_peak_mib_for_1m']:,.0f} "
-        f"MiB); target {TARGET_SECONDS:.0f} s: "
+        f"MiB), all processes with X12 (PSS) {result['peak_pss_all_processes_mib']:,.0f} MiB (1M lines: "
+        f"~{result['extrapolated_peak_pss_all_processes_mib_for_1m']:,.0f} MiB); target {TARGET_SECONDS:.0f} s: "
         + ("met" if result["target_time_met"] else "NOT met")
         + f", {TARGET_PEAK_GIB:.0f} GiB: "
         + ("met" if result["target_memory_met"] else "NOT met")
