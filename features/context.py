@@ -33,7 +33,7 @@ from claims.enums import AuthorizationStatus, ClaimForm, NdcUnit, PlanType, Sex
 from claims.model import Authorization, Claim, ClaimLine, Diagnosis, Patient, Payer, Provider
 from claims.policy import PayerPolicy, load_payers
 from claims.reference import load_drugs
-from claims.simulate.trusted import builder, trusted
+from claims.trusted import builder, trusted
 
 __all__ = [
     "AUTH_PROBLEMS",

@@ -27,8 +27,8 @@ from claims.policy import PayerPolicy
 from claims.reference import hcpcs_for_ndc, load_admin_codes, load_drugs
 from claims.reference.drugs import Drug
 from claims.simulate.practice import EM_ALLOWED, PAYER_ADDRESS, Encounter, limit_of
-from claims.simulate.trusted import builder, trusted, trusted_adjustment
 from claims.simulate.unpublished import unpublished_causes
+from claims.trusted import builder, trusted, trusted_adjustment
 
 __all__ = ["Cause", "LineTruth", "adjudicate", "unit_limits"]
 

@@ -19,7 +19,7 @@ from claims.model import Claim, ClaimLine
 from claims.reference import load_admin_codes, load_drugs, load_ndc_crosswalk
 from claims.simulate.config import SimulationConfig
 from claims.simulate.practice import Encounter, diagnosis_of, payer_of
-from claims.simulate.trusted import trusted
+from claims.trusted import trusted
 
 __all__ = ["ERROR_TYPES", "inject_mistakes"]
 

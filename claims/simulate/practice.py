@@ -27,7 +27,7 @@ from claims.simulate.clinical import (
 )
 from claims.simulate.coding import AdminLine, DrugLine, InfusionEvent, administration_codes, drug_lines
 from claims.simulate.config import SimulationConfig
-from claims.simulate.trusted import builder, trusted
+from claims.trusted import builder, trusted
 
 __all__ = ["Course", "Encounter", "PatientProfile", "Practice", "build_practice"]
 

@@ -208,7 +208,7 @@ def test_objects_built_without_validation_are_valid_as_built() -> None:
 
 def test_trusted_refuses_unknown_and_missing_fields() -> None:
     from claims.model import Diagnosis
-    from claims.simulate.trusted import trusted
+    from claims.trusted import trusted
 
     assert trusted(Diagnosis, code="C34.90") == Diagnosis(code="C34.90")
     with pytest.raises(TypeError, match="unknown"):
