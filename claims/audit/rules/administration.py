@@ -15,12 +15,13 @@ An "encounter" is one service date of the claim. Messages name the line and code
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
+from functools import cache, lru_cache
 
 from claims.audit.engine import AuditContext, Finding, Fix, FixAction, Rule, Severity, rule
+from claims.audit.facts import claim_facts
 from claims.enums import AdminRole, ClaimForm, DrugClass, PlanType
 from claims.model import Claim, ClaimLine
 from claims.reference import AdminCategory, load_admin_codes, load_drugs
@@ -115,24 +116,18 @@ def _codes(lines: Iterable[ClaimLine]) -> str:
     return ", ".join(f"line {line.line_number} ({line.procedure_code})" for line in lines)
 
 
-def _by_date(claim: Claim) -> dict[dt.date, list[ClaimLine]]:
-    """The claim's lines by service date (one encounter per date), in line order."""
-    days: dict[dt.date, list[ClaimLine]] = defaultdict(list)
-    for line in claim.lines:
-        days[line.service_date].append(line)
-    return days
-
-
 def _admin_lines(lines: Iterable[ClaimLine]) -> list[ClaimLine]:
     admin = load_admin_codes()
     return [line for line in lines if line.procedure_code in admin]
 
 
+@lru_cache(maxsize=4096)  # a pure function of the fixed administration table
 def _is_initial(code: str) -> bool:
     item = load_admin_codes().get(code)
     return item is not None and item.role is AdminRole.INITIAL
 
 
+@lru_cache(maxsize=4096)  # a pure function of the fixed administration table
 def _rank(code: str) -> int:
     item = load_admin_codes().get(code)
     return item.hierarchy_rank if item is not None and item.hierarchy_rank is not None else 99
@@ -144,8 +139,14 @@ def grounded_codes(codes: Iterable[str]) -> set[str]:
     Codes that need no primary (initial, standalone, codes outside the administration table) are grounded;
     an add-on or concurrent code is grounded when one of its allowed primaries is.
     """
+    return set(_grounded(frozenset(codes)))
+
+
+@lru_cache(maxsize=4096)
+def _grounded(present: frozenset[str]) -> frozenset[str]:
+    """:func:`grounded_codes` of a set of codes (remembered: the administration table is fixed and the same
+    encounters recur)."""
     admin = load_admin_codes()
-    present = set(codes)
     grounded = {c for c in present if c not in admin or not admin[c].needs_primary}
     changed = True
     while changed:
@@ -154,7 +155,13 @@ def grounded_codes(codes: Iterable[str]) -> set[str]:
             if grounded & set(admin[code].allowed_primaries):
                 grounded.add(code)
                 changed = True
-    return grounded
+    return frozenset(grounded)
+
+
+@cache
+def _additional_hour_codes() -> frozenset[str]:
+    """The additional-hour codes of the administration table (remembered: the table is fixed)."""
+    return frozenset(code for code, item in load_admin_codes().items() if item.is_additional_hour)
 
 
 def _can_add_modifier(line: ClaimLine) -> bool:
@@ -171,16 +178,17 @@ def _can_add_modifier(line: ClaimLine) -> bool:
     citation=_CITE_CHEMO,
 )
 def chemo_admin_code(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
+    facts = claim_facts(claim, context)
+    if not any(drug.complex_administration for _line, drug in facts.drug_lines):
+        return  # no chemotherapy or complex biologic on the claim
     drugs = load_drugs()
     admin = load_admin_codes()
     facility_professional = claim.form is ClaimForm.PROFESSIONAL and claim.place_of_service in _FACILITY_POS
-    for _date, lines in _by_date(claim).items():
+    for date, lines in facts.by_date.items():
         complex_lines = [
             line
-            for line in lines
-            if "JW" not in line.modifiers
-            and (drug := drugs.get(line.procedure_code)) is not None
-            and drug.complex_administration
+            for line, drug in facts.drug_lines
+            if line.service_date == date and "JW" not in line.modifiers and drug.complex_administration
         ]
         if not complex_lines:
             continue
@@ -234,7 +242,7 @@ def chemo_admin_code(rule_: Rule, claim: Claim, context: AuditContext) -> Iterat
 )
 def second_initial(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     admin = load_admin_codes()
-    for _date, lines in _by_date(claim).items():
+    for _date, lines in claim_facts(claim, context).by_date.items():
         initials = [line for line in lines if _is_initial(line.procedure_code)]
         if not initials:
             continue
@@ -314,9 +322,12 @@ def _addon_fix(lines: list[ClaimLine], line: ClaimLine) -> Fix | None:
 )
 def addon_without_primary(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     admin = load_admin_codes()
-    for _date, lines in _by_date(claim).items():
+    for _date, lines in claim_facts(claim, context).by_date.items():
         codes = [line.procedure_code for line in lines]
-        grounded = grounded_codes(codes)
+        billed = frozenset(codes)
+        grounded = _grounded(billed)
+        if grounded == billed:
+            continue  # every add-on code of the encounter has its primary
         for line in lines:
             item = admin.get(line.procedure_code)
             if item is None or not item.needs_primary or line.procedure_code in grounded:
@@ -344,9 +355,11 @@ def addon_without_primary(rule_: Rule, claim: Claim, context: AuditContext) -> I
 )
 def addl_hours(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     admin = load_admin_codes()
-    for _date, lines in _by_date(claim).items():
+    for _date, lines in claim_facts(claim, context).by_date.items():
         codes = [line.procedure_code for line in lines]
-        grounded = grounded_codes(codes)
+        if _additional_hour_codes().isdisjoint(codes):
+            continue  # no additional hour that day
+        grounded = _grounded(frozenset(codes))
         hours: dict[str, list[ClaimLine]] = defaultdict(list)
         for line in lines:
             item = admin.get(line.procedure_code)
@@ -378,7 +391,7 @@ def addl_hours(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Fin
     citation=_CITE_HYDRATION,
 )
 def hydration_concurrent(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    for _date, lines in _by_date(claim).items():
+    for _date, lines in claim_facts(claim, context).by_date.items():
         hydration = [line for line in lines if line.procedure_code in _CONCURRENT_HYDRATION]
         concurrent = [line for line in lines if line.procedure_code == "96368"]
         if hydration and concurrent:
@@ -398,7 +411,7 @@ def hydration_concurrent(rule_: Rule, claim: Claim, context: AuditContext) -> It
     payer_types=(PlanType.MEDICARE,),
 )
 def medicare_99211(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    for _date, lines in _by_date(claim).items():
+    for _date, lines in claim_facts(claim, context).by_date.items():
         admin_lines = _admin_lines(lines)
         if not admin_lines:
             continue
@@ -427,7 +440,7 @@ def medicare_99211(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator
     citation=_CITE_25,
 )
 def modifier_25_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    for _date, lines in _by_date(claim).items():
+    for _date, lines in claim_facts(claim, context).by_date.items():
         admin_lines = _admin_lines(lines)
         if not admin_lines:
             continue

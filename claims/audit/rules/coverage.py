@@ -24,12 +24,13 @@ Messages name lines, codes and authorization numbers, never patient data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from claims.audit.engine import AuditContext, Finding, Fix, FixAction, Rule, Severity, rule
+from claims.audit.facts import claim_facts, memo
 from claims.codes import icd10_status
 from claims.enums import AuthorizationStatus, ClaimForm, DrugClass, PlanType
 from claims.model import Authorization, Claim, ClaimLine
@@ -128,6 +129,11 @@ _CITE_ICD = (
 )
 _CITE_CODE = "CPT drug administration (96360-96549) and E/M code sets; oncology-billing.md 2.1"
 
+# Keys of the per-claim values several rules share (``claims.audit.facts.memo``).
+_AUTH_VIEW = f"{__name__}.auth_view"
+_DUPLICATES = f"{__name__}.duplicates"
+_TRIAL = f"{__name__}.trial"
+
 
 # --- helpers ------------------------------------------------------------------------------------------------
 
@@ -153,13 +159,17 @@ def _is_neoplasm(code: str) -> bool:
     return code.startswith("C") or (code.startswith("D") and code[1:3].isdigit() and int(code[1:3]) < 50)
 
 
-def _trial_claim(claim: Claim) -> bool:
+def _trial_claim(claim: Claim, context: AuditContext) -> bool:
     """The claim carries any clinical-trial element: NCT number, Z00.6, Q0/Q1 or condition code 30."""
+    return memo(context, _TRIAL, claim, _has_trial_element)
+
+
+def _has_trial_element(claim: Claim, _context: AuditContext) -> bool:
     return (
         claim.clinical_trial_number is not None
         or _TRIAL_DX in claim.diagnosis_codes
         or "30" in claim.condition_codes
-        or any(_TRIAL_MODIFIERS & set(line.modifiers) for line in claim.lines)
+        or any(not _TRIAL_MODIFIERS.isdisjoint(line.modifiers) for line in claim.lines)
     )
 
 
@@ -174,10 +184,6 @@ def _investigational(line: ClaimLine, trial: bool) -> bool:
         ) or line.charge == _SPONSOR_CHARGE
     text = (line.description or "").upper()
     return line.procedure_code == "J9999" and any(word in text for word in _INVESTIGATIONAL_WORDS)
-
-
-def _drug(line: ClaimLine) -> Drug | None:
-    return load_drugs().get(line.procedure_code)
 
 
 def _can_add_modifier(line: ClaimLine) -> bool:
@@ -196,21 +202,6 @@ def _icd_status(code: str) -> str:
     return icd10_status(code)
 
 
-_T = TypeVar("_T")
-
-
-def _memo(context: AuditContext, name: str, claim: Claim, build: Callable[[], _T]) -> _T:
-    """A value computed once per claim and audit (several rules share it), kept in ``context.extra``."""
-    key = f"{__name__}.{name}"
-    hit = context.extra.get(key)
-    if isinstance(hit, tuple) and hit[0] is claim:
-        value: _T = hit[1]
-        return value
-    value = build()
-    context.extra[key] = (claim, value)
-    return value
-
-
 # --- clinical trials --------------------------------------------------------------------------------------------
 
 
@@ -222,9 +213,9 @@ def _memo(context: AuditContext, name: str, claim: Claim, build: Callable[[], _T
     effective_from=NCT_REQUIRED_FROM,
 )
 def trial_nct_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    if claim.clinical_trial_number is not None:
+    if claim.clinical_trial_number is not None or not _trial_claim(claim, context):
         return
-    flagged = [line.line_number for line in claim.lines if _TRIAL_MODIFIERS & set(line.modifiers)]
+    flagged = [line.line_number for line in claim.lines if not _TRIAL_MODIFIERS.isdisjoint(line.modifiers)]
     if not flagged and _TRIAL_DX not in claim.diagnosis_codes:
         return
     what = "Q0/Q1 modifiers" if flagged else "diagnosis Z00.6"
@@ -267,7 +258,7 @@ def trial_q1_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterat
     if claim.clinical_trial_number is None and _TRIAL_DX not in claim.diagnosis_codes:
         return
     for line in claim.lines:
-        if _TRIAL_MODIFIERS & set(line.modifiers) or _investigational(line, True):
+        if not _TRIAL_MODIFIERS.isdisjoint(line.modifiers) or _investigational(line, True):
             continue
         fix = (
             Fix(FixAction.ADD_MODIFIER, line.line_number, "Q1", f"add Q1 to line {line.line_number}")
@@ -289,7 +280,7 @@ def trial_q1_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterat
     citation=_CITE_TRIAL,
 )
 def trial_q0_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    trial = _trial_claim(claim)
+    trial = _trial_claim(claim, context)
     for line in claim.lines:
         if "Q0" in line.modifiers or not _investigational(line, trial):
             continue
@@ -313,7 +304,11 @@ def trial_q0_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterat
     citation=_CITE_TRIAL,
 )
 def trial_condition_30(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    if claim.form is not ClaimForm.INSTITUTIONAL or "30" in claim.condition_codes or not _trial_claim(claim):
+    if (
+        claim.form is not ClaimForm.INSTITUTIONAL
+        or "30" in claim.condition_codes
+        or not _trial_claim(claim, context)
+    ):
         return
     yield rule_.finding(
         [],
@@ -331,7 +326,7 @@ def trial_condition_30(rule_: Rule, claim: Claim, context: AuditContext) -> Iter
 )
 def trial_ma_plan(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     policy = getattr(context.payer, "trial_policy", "bill_medicare") if context.payer is not None else None
-    if policy not in (None, "bill_medicare") or not _trial_claim(claim):
+    if policy not in (None, "bill_medicare") or not _trial_claim(claim, context):
         return
     yield rule_.finding(
         [],
@@ -377,16 +372,16 @@ class _AuthView:
         self.context = context
         payer = context.payer
         members = _members(claim)
-        self.auths = [
-            a for a in context.authorizations if a.payer_id == claim.payer.payer_id and a.member_id in members
-        ]
+        payer_id = claim.payer.payer_id
+        self.auths = [a for a in context.authorizations if a.member_id in members and a.payer_id == payer_id]
         self.lines: list[tuple[ClaimLine, list[Authorization]]] = []
         if payer is None or not hasattr(payer, "requires_auth"):
             return
+        drugs = load_drugs()
         for line in claim.lines:
             if _is_waste(line):
                 continue
-            drug = _drug(line)
+            drug = drugs.get(line.procedure_code)
             drug_class: DrugClass | None = drug.drug_class if drug is not None else None
             if bool(payer.requires_auth(line.procedure_code, drug_class, line.service_date)):
                 covering = [a for a in self.auths if _covers(a, line.procedure_code, line.service_date)]
@@ -413,7 +408,7 @@ class _AuthView:
 
 
 def _view(claim: Claim, context: AuditContext) -> _AuthView:
-    return _memo(context, "auth_view", claim, lambda: _AuthView(claim, context))
+    return memo(context, _AUTH_VIEW, claim, _AuthView)
 
 
 def _auth_findings(rule_: Rule, claim: Claim, context: AuditContext, problem: str) -> Iterator[Finding]:
@@ -480,18 +475,27 @@ def auth_other_code(rule_: Rule, claim: Claim, context: AuditContext) -> Iterato
 
 def _usage(claims: Iterable[Claim], auths: Sequence[Authorization], target: Authorization) -> Decimal:
     """Units of ``target`` used by ``claims`` (each claim id counted once)."""
-    used = Decimal(0)
-    seen: set[str] = set()
+    # A line draws on the target only if an authorization of the target's number covers it: only the lines
+    # dated within those authorizations' windows need the look-up of the authorization they draw on.
+    namesakes = [a for a in auths if a.number == target.number]
+    if not namesakes:
+        return Decimal(0)
+    start, end = min(a.start_date for a in namesakes), max(a.end_date for a in namesakes)
+    codes = target.approved_codes
+    first: dict[str, Claim] = {}  # each claim id counted once: its first claim
     for other in claims:
-        if other.claim_id in seen:
-            continue
-        seen.add(other.claim_id)
-        for line in other.lines:
-            if _is_waste(line) or line.procedure_code not in target.approved_codes:
-                continue
-            covering = [a for a in auths if _covers(a, line.procedure_code, line.service_date)]
-            if covering and _pick(covering, _number(other, line)).number == target.number:
-                used += line.units
+        first.setdefault(other.claim_id, other)
+    candidates = [
+        (other, line)
+        for other in first.values()
+        for line in other.lines
+        if line.procedure_code in codes and start <= line.service_date <= end and not _is_waste(line)
+    ]
+    used = Decimal(0)
+    for other, line in candidates:
+        covering = [a for a in auths if _covers(a, line.procedure_code, line.service_date)]
+        if covering and _pick(covering, _number(other, line)).number == target.number:
+            used += line.units
     return used
 
 
@@ -499,18 +503,19 @@ def _usage(claims: Iterable[Claim], auths: Sequence[Authorization], target: Auth
       severity=Severity.ERROR, citation=_CITE_AUTH)  # fmt: skip
 def auth_units_exhausted(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     view = _view(claim, context)
+    needs = {line.line_number for line, covering in view.lines if covering}
+    if not needs:
+        return
     members = _members(claim)
+    claim_id, payer_id = claim.claim_id, claim.payer.payer_id
     earlier = [
         c
         for c in context.submitted
         if c is not claim
-        and c.claim_id != claim.claim_id
-        and c.payer.payer_id == claim.payer.payer_id
+        and c.claim_id != claim_id
+        and c.payer.payer_id == payer_id
         and c.patient.member_id in members
     ]
-    needs = {line.line_number for line, covering in view.lines if covering}
-    if not needs:
-        return
     running: dict[str, Decimal] = {}
     # Every line of an approved code draws on the authorization, whether or not the payer requires it.
     for line in claim.lines:
@@ -653,15 +658,14 @@ def auth_number_wrong(rule_: Rule, claim: Claim, context: AuditContext) -> Itera
 def dx_not_covered(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     payer = context.payer
     diagnoses = [_undotted(code) for code in claim.diagnosis_codes]
-    for line in claim.lines:
-        drug = _drug(line)
-        if drug is None or _is_waste(line):
+    for line, drug in claim_facts(claim, context).drug_lines:
+        if _is_waste(line):
             continue
         own: tuple[str, ...] | None = None
         if payer is not None and hasattr(payer, "covered_prefixes"):
             own = payer.covered_prefixes(line.procedure_code, line.service_date)
         families = own if own is not None else (drug.icd10_families if drug.complex_administration else ())
-        if not families or any(d.startswith(f) for d in diagnoses for f in families):
+        if not families or any(d.startswith(tuple(families)) for d in diagnoses):
             continue
         source = "the payer's coverage policy" if own is not None else "the drug's labeled indications"
         shown = ", ".join(families[:8]) + (" ..." if len(families) > 8 else "")
@@ -673,18 +677,12 @@ def dx_not_covered(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator
         )
 
 
-def _antineoplastic_lines(claim: Claim) -> list[tuple[ClaimLine, Drug]]:
-    out = []
-    for line in claim.lines:
-        drug = _drug(line)
-        if (
-            drug is not None
-            and drug.complex_administration
-            and drug.drug_class is not DrugClass.HORMONAL
-            and not _is_waste(line)
-        ):
-            out.append((line, drug))
-    return out
+def _antineoplastic_lines(claim: Claim, context: AuditContext) -> list[tuple[ClaimLine, Drug]]:
+    return [
+        (line, drug)
+        for line, drug in claim_facts(claim, context).drug_lines
+        if drug.complex_administration and drug.drug_class is not DrugClass.HORMONAL and not _is_waste(line)
+    ]
 
 
 @rule(
@@ -694,7 +692,7 @@ def _antineoplastic_lines(claim: Claim) -> list[tuple[ClaimLine, Drug]]:
     citation=_CITE_Z51,
 )
 def dx_z51_not_first(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    lines = _antineoplastic_lines(claim)
+    lines = _antineoplastic_lines(claim, context)
     codes = claim.diagnosis_codes
     if not lines or codes[0] in _Z51 or not any(_is_neoplasm(c) for c in codes):
         return  # not an antineoplastic encounter, or given for a non-cancer condition (coded to the condition)
@@ -806,23 +804,27 @@ def _line_key(line: ClaimLine) -> tuple[dt.date, str, frozenset[str]]:
     return line.service_date, line.procedure_code, frozenset(line.modifiers)
 
 
-def _earlier(claim: Claim, context: AuditContext) -> list[Claim]:
-    members = _members(claim)
-    return [c for c in context.submitted if c is not claim and c.patient.member_id in members]
-
-
 def _duplicated_lines(claim: Claim, context: AuditContext) -> tuple[bool, list[ClaimLine]]:
     """(same claim id already submitted, lines matching a line of an earlier claim)."""
-    return _memo(context, "duplicates", claim, lambda: _find_duplicates(claim, context))
+    return memo(context, _DUPLICATES, claim, _find_duplicates)
 
 
 def _find_duplicates(claim: Claim, context: AuditContext) -> tuple[bool, list[ClaimLine]]:
-    earlier = _earlier(claim, context)
-    same_id = any(c.claim_id == claim.claim_id for c in context.submitted if c is not claim)
+    members = _members(claim)
+    same_id = claim.claim_id in [c.claim_id for c in context.submitted if c is not claim]
     # A duplicate line has the same service date: look only at earlier lines of the claim's dates (a
     # patient's history grows with every claim; building every key would make the audit quadratic).
     dates = {line.service_date for line in claim.lines}
-    keys = {_line_key(line) for other in earlier for line in other.lines if line.service_date in dates}
+    same_day = [
+        line
+        for other in context.submitted
+        if other is not claim and other.patient.member_id in members
+        for line in other.lines
+        if line.service_date in dates
+    ]
+    if not same_day:
+        return same_id, []
+    keys = {_line_key(line) for line in same_day}
     return same_id, [line for line in claim.lines if _line_key(line) in keys]
 
 
@@ -888,6 +890,8 @@ def duplicate_line_submitted(rule_: Rule, claim: Claim, context: AuditContext) -
     citation=_CITE_DUP,
 )
 def duplicate_line(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
+    if all(len(lines) == 1 for lines in claim_facts(claim, context).same_drug.values()):
+        return  # no code twice on a date: no line can repeat another
     first: dict[tuple[dt.date, str, frozenset[str]], ClaimLine] = {}
     for line in claim.lines:
         key = _line_key(line)

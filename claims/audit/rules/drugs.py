@@ -21,9 +21,10 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 from claims.audit.engine import AuditContext, Finding, Fix, FixAction, Rule, Severity, rule
+from claims.audit.facts import ClaimFacts, claim_facts
 from claims.enums import ClaimForm, ContainerType, DrugClass, NdcUnit, PlanType
 from claims.model import Claim, ClaimLine
 from claims.reference import (
@@ -131,21 +132,10 @@ def _is_waste(line: ClaimLine) -> bool:
     return "JW" in line.modifiers
 
 
-def _same_drug(claim: Claim, line: ClaimLine) -> list[ClaimLine]:
-    """Lines of the same code on the same date (the line itself included)."""
-    return [
-        other
-        for other in claim.lines
-        if other.procedure_code == line.procedure_code and other.service_date == line.service_date
-    ]
-
-
-def _drug_lines(claim: Claim) -> Iterator[tuple[ClaimLine, Drug]]:
-    drugs = load_drugs()
-    for line in claim.lines:
-        drug = drugs.get(line.procedure_code)
-        if drug is not None:
-            yield line, drug
+@lru_cache(maxsize=8192)
+def _ndc_code(ndc: str) -> str | None:
+    """The HCPCS code the NDC bills under (remembered: the crosswalk is fixed and NDCs recur)."""
+    return hcpcs_for_ndc(ndc)
 
 
 def _container(drug: Drug, line: ClaimLine) -> ContainerType:
@@ -154,7 +144,7 @@ def _container(drug: Drug, line: ClaimLine) -> ContainerType:
     if (
         sizes
         and line.ndc is not None
-        and hcpcs_for_ndc(line.ndc) == drug.code
+        and _ndc_code(line.ndc) == drug.code
         and load_ndc_crosswalk()[line.ndc].package_size in sizes
     ):
         return ContainerType.MULTIPLE_DOSE
@@ -178,10 +168,12 @@ def _jw_jz_enforced_from(claim: Claim, context: AuditContext) -> dt.date | None:
     return None
 
 
-def _units_with_waste(claim: Claim, line: ClaimLine) -> Decimal:
+def _units_with_waste(facts: ClaimFacts, line: ClaimLine) -> Decimal:
     """Units drawn from the line's packages: its own, plus the JW units of the same drug and date when it is
     the first administered line of that drug (the JW line's NDC quantity is conventionally not counted)."""
-    same = _same_drug(claim, line)
+    same = facts.same_drug_as(line)
+    if len(same) == 1:  # no other line of the drug that day: no JW units to add
+        return line.units
     administered = [other for other in same if not _is_waste(other)]
     if not administered or administered[0].line_number != line.line_number:
         return line.units
@@ -215,6 +207,12 @@ def _quantity_fits(units: Decimal, package: NdcPackage, quantity: Decimal) -> bo
     return high <= 0 or (units <= high and units >= low * _HALF)
 
 
+@lru_cache(maxsize=8192)
+def _ndc_quantity_fits(units: Decimal, ndc: str, quantity: Decimal) -> bool:
+    """:func:`_quantity_fits` for a crosswalk NDC (remembered: the crosswalk is fixed and the same doses recur)."""
+    return _quantity_fits(units, load_ndc_crosswalk()[ndc], quantity)
+
+
 def _ndc_list(code: str, limit: int = 5) -> str:
     packages = ndcs_for_hcpcs(code)
     shown = ", ".join(p.ndc for p in packages[:limit])
@@ -222,22 +220,28 @@ def _ndc_list(code: str, limit: int = 5) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _replacement_ndc(claim: Claim, line: ClaimLine) -> NdcPackage | None:
+def _replacement_ndc(facts: ClaimFacts, line: ClaimLine) -> NdcPackage | None:
     """An NDC of the line's own HCPCS code that fits the billed units and NDC quantity, if any."""
     code = line.procedure_code
     packages = ndcs_for_hcpcs(code)
     if not packages:
         return None
     if _is_waste(line):  # a JW line takes the NDC of the administered drug
-        for other in _same_drug(claim, line):
-            if not _is_waste(other) and other.ndc is not None and hcpcs_for_ndc(other.ndc) == code:
+        for other in facts.same_drug_as(line):
+            if not _is_waste(other) and other.ndc is not None and _ndc_code(other.ndc) == code:
                 return load_ndc_crosswalk()[other.ndc]
         return packages[0] if len(packages) == 1 else None
     quantity = line.ndc_quantity
     if line.ndc_unit is not NdcUnit.UNIT or quantity is None:
         return packages[0] if len(packages) == 1 else None
-    units = _units_with_waste(claim, line)
-    fitting = [p for p in packages if _quantity_fits(units, p, quantity)]
+    return _fitting_package(code, _units_with_waste(facts, line), quantity)
+
+
+@lru_cache(maxsize=4096)
+def _fitting_package(code: str, units: Decimal, quantity: Decimal) -> NdcPackage | None:
+    """The package of ``code`` whose ``quantity`` holds ``units`` exactly, else the smallest that fits
+    (remembered: the crosswalk is fixed and the same doses recur)."""
+    fitting = [p for p in ndcs_for_hcpcs(code) if _quantity_fits(units, p, quantity)]
     if not fitting:
         return None
     exact = [
@@ -248,6 +252,20 @@ def _replacement_ndc(claim: Claim, line: ClaimLine) -> NdcPackage | None:
     if exact:
         return exact[0]
     return min(fitting, key=lambda p: (_capacity(p, quantity)[1], p.ndc))
+
+
+@cache
+def _limit_and_smallest_vial(code: str) -> tuple[Decimal, Decimal]:
+    """The unit limit of a code in the limits table, and its smallest vial in billing units (0 when unknown)
+    (remembered: both tables are fixed)."""
+    drug = load_drugs().get(code)
+    # a tenth below half the smallest vial is not a plausible dose (an 840 mg loading dose is not 84 mg)
+    smallest = (
+        min(drug.vial_sizes) / drug.billing_unit.amount
+        if drug is not None and drug.vial_sizes
+        else Decimal(0)
+    )
+    return Decimal(load_unit_limits()[code]), smallest
 
 
 def _dose_facts(context: AuditContext) -> dict[int, Decimal]:
@@ -276,7 +294,7 @@ def _dose_facts(context: AuditContext) -> dict[int, Decimal]:
     citation=_CITE_UNITS,
 )
 def drug_units_whole(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    for line, drug in _drug_lines(claim):
+    for line, drug in claim_facts(claim, context).drug_lines:
         if line.units == line.units.to_integral_value():
             continue
         rounded = line.units.to_integral_value(rounding=ROUND_CEILING)
@@ -296,20 +314,21 @@ def drug_units_whole(rule_: Rule, claim: Claim, context: AuditContext) -> Iterat
 )
 def drug_units_ndc_quantity(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     crosswalk = load_ndc_crosswalk()
-    for line, _drug in _drug_lines(claim):
+    facts = claim_facts(claim, context)
+    for line, _drug in facts.drug_lines:
         quantity = line.ndc_quantity
         if (
             _is_waste(line)
             or line.ndc is None
             or quantity is None
             or line.ndc_unit is not NdcUnit.UNIT
-            or hcpcs_for_ndc(line.ndc) != line.procedure_code  # a mismatched NDC is NDC-MISMATCH's finding
+            or _ndc_code(line.ndc) != line.procedure_code  # a mismatched NDC is NDC-MISMATCH's finding
         ):
             continue
-        package = crosswalk[line.ndc]
-        units = _units_with_waste(claim, line)
-        if _quantity_fits(units, package, quantity):
+        units = _units_with_waste(facts, line)
+        if _ndc_quantity_fits(units, line.ndc, quantity):
             continue
+        package = crosswalk[line.ndc]
         low, high = _capacity(package, quantity)
         waste = " including the JW line" if units != line.units else ""
         if units > high:
@@ -336,19 +355,10 @@ def drug_units_ndc_quantity(rule_: Rule, claim: Claim, context: AuditContext) ->
 )
 def drug_units_limit(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     limits = load_unit_limits()
-    groups: dict[tuple[str, dt.date], list[ClaimLine]] = {}
-    for line in claim.lines:
-        if line.procedure_code in limits:
-            groups.setdefault((line.procedure_code, line.service_date), []).append(line)
-    for (code, _date), lines in groups.items():
-        limit = Decimal(limits[code])
-        drug = load_drugs().get(code)
-        # a tenth below half the smallest vial is not a plausible dose (an 840 mg loading dose is not 84 mg)
-        smallest = (
-            min(drug.vial_sizes) / drug.billing_unit.amount
-            if drug is not None and drug.vial_sizes
-            else Decimal(0)
-        )
+    for (code, _date), lines in claim_facts(claim, context).same_drug.items():
+        if code not in limits:
+            continue
+        limit, smallest = _limit_and_smallest_vial(code)
         total = sum((line.units for line in lines), Decimal(0))
         over = [line for line in lines if line.units > limit]
         for line in over:
@@ -393,7 +403,7 @@ def drug_units_dose(rule_: Rule, claim: Claim, context: AuditContext) -> Iterato
     if not facts:
         return
     limits = load_unit_limits()
-    for line, drug in _drug_lines(claim):
+    for line, drug in claim_facts(claim, context).drug_lines:
         expected = facts.get(line.line_number)
         if expected is None or _is_waste(line):
             continue
@@ -431,7 +441,7 @@ def drug_units_dose(rule_: Rule, claim: Claim, context: AuditContext) -> Iterato
 def ndc_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     if not _requires_ndc(claim, context):
         return
-    for line, _drug in _drug_lines(claim):
+    for line, _drug in claim_facts(claim, context).drug_lines:
         if line.ndc is not None:
             continue
         packages = ndcs_for_hcpcs(line.procedure_code)
@@ -461,13 +471,14 @@ def ndc_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Fi
 def ndc_mismatch(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     required = _requires_ndc(claim, context)
     crosswalk = load_ndc_crosswalk()
-    for line, _drug in _drug_lines(claim):
+    facts = claim_facts(claim, context)
+    for line, _drug in facts.drug_lines:
         if line.ndc is None:
             continue
-        mapped = hcpcs_for_ndc(line.ndc)
+        mapped = _ndc_code(line.ndc)
         if mapped == line.procedure_code:
             continue
-        replacement = _replacement_ndc(claim, line)
+        replacement = _replacement_ndc(facts, line)
         fix = (
             Fix(FixAction.SET_NDC, line.line_number, replacement.ndc, f"report NDC {replacement.ndc}")
             if replacement is not None
@@ -515,14 +526,15 @@ def ndc_mismatch(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[F
 )
 def jwjz_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
     enforced = _jw_jz_enforced_from(claim, context)
-    for line, drug in _drug_lines(claim):
+    facts = claim_facts(claim, context)
+    for line, drug in facts.drug_lines:
         if (
             not drug.needs_waste_modifier
             or _container(drug, line) is ContainerType.MULTIPLE_DOSE
             or drug.drug_class is DrugClass.HYDRATION
             or line.service_date < JZ_REQUIRED_FROM
-            or _JW_JZ & set(line.modifiers)
-            or any(_is_waste(other) for other in _same_drug(claim, line))
+            or not _JW_JZ.isdisjoint(line.modifiers)
+            or any(_is_waste(other) for other in facts.same_drug_as(line))
         ):
             continue
         packaged = claim.form is ClaimForm.INSTITUTIONAL and drug.opps_status == "N"
@@ -564,10 +576,13 @@ def jwjz_missing(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[F
     citation=_CITE_JWJZ,
 )
 def jwjz_both(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
+    facts = claim_facts(claim, context)
+    if not facts.waste_lines:
+        return  # both findings are about a JW line
     for line in claim.lines:
         if not _JW_JZ.issubset(line.modifiers):
             continue
-        administered = [o for o in _same_drug(claim, line) if not _is_waste(o)]
+        administered = [o for o in facts.same_drug_as(line) if not _is_waste(o)]
         drop = "JZ" if administered else "JW"
         yield rule_.finding(
             [line.line_number],
@@ -578,7 +593,7 @@ def jwjz_both(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Find
     for line in claim.lines:
         if "JZ" not in line.modifiers or "JW" in line.modifiers:
             continue
-        waste = [o for o in _same_drug(claim, line) if "JW" in o.modifiers and "JZ" not in o.modifiers]
+        waste = [o for o in facts.same_drug_as(line) if "JW" in o.modifiers and "JZ" not in o.modifiers]
         if not waste:
             continue
         numbers = ", ".join(str(o.line_number) for o in waste)
@@ -598,10 +613,9 @@ def jwjz_both(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Find
     citation=_CITE_JWJZ,
 )
 def jw_without_administered(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    for line in claim.lines:
-        if not _is_waste(line):
-            continue
-        if any(not _is_waste(o) for o in _same_drug(claim, line)):
+    facts = claim_facts(claim, context)
+    for line in facts.waste_lines:
+        if any(not _is_waste(o) for o in facts.same_drug_as(line)):
             continue
         fix = (
             Fix(FixAction.REMOVE_LINE, line.line_number, None, "remove the JW line")
@@ -624,14 +638,15 @@ def jw_without_administered(rule_: Rule, claim: Claim, context: AuditContext) ->
     citation=_CITE_JWJZ,
 )
 def jwjz_multiple_dose(rule_: Rule, claim: Claim, context: AuditContext) -> Iterator[Finding]:
-    for line, drug in _drug_lines(claim):
+    facts = claim_facts(claim, context)
+    for line, drug in facts.drug_lines:
         present = _JW_JZ & set(line.modifiers)
         if _container(drug, line) is not ContainerType.MULTIPLE_DOSE or len(present) != 1:
             continue  # a line with both is JWJZ-BOTH's finding
         modifier = next(iter(present))
         name = drug.name.split(" (")[0]
         what = name if drug.container is ContainerType.MULTIPLE_DOSE else f"NDC {line.ndc} ({name})"
-        administered = [o for o in _same_drug(claim, line) if not _is_waste(o)]
+        administered = [o for o in facts.same_drug_as(line) if not _is_waste(o)]
         if modifier == "JW" and administered:
             fix = Fix(FixAction.REMOVE_LINE, line.line_number, None, "remove the JW line")
             advice = "drug left in a multiple-dose vial is not billable waste; remove the JW line"
@@ -660,11 +675,11 @@ def drug_code_unknown(rule_: Rule, claim: Claim, context: AuditContext) -> Itera
     for line in claim.lines:
         code = line.procedure_code
         if (
-            not _DRUG_LOOKING.match(code)
-            or code in drugs
-            or code in NOC_CODES
+            code in drugs
             or code in admin
+            or code in NOC_CODES
             or code in _NOT_DRUGS
+            or not _DRUG_LOOKING.match(code)
         ):
             continue
         reason = DELETED_CODES.get(code)
