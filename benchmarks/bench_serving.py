@@ -414,6 +414,7 @@ def _batch(folder: Path, lines: int, workdir: Path, seed: int, quiet: bool) -> d
 def run(args: argparse.Namespace) -> dict[str, Any]:
     warnings.simplefilter("ignore")
     from serving import ModelScorer, load_model
+    from serving.model_store import cached_folder
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-serving-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -421,7 +422,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     folder = (
         Path(args.model)
         if Path(args.model).is_dir()
-        else workdir / "model-cache" / loaded.info.name / f"v{loaded.info.version}"
+        else cached_folder(workdir / "model-cache", loaded.info)
     )
     scorer = ModelScorer(loaded.model, loaded.info, salt="bench")
     claim, auths = _pick_claim(args.seed)

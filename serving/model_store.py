@@ -2,7 +2,7 @@
 
 This is the only serving module that imports MLflow. ``load_model`` resolves ``models:/<name>@<alias>``
 (or ``models:/<name>/<version>``) in the registry, downloads that version into the cache folder
-(``<cache>/<name>/v<version>``, written atomically, with a ``<alias>.json`` pointer holding its
+(``<cache>/<name>/v<version>-<run id>``, written atomically, with a ``<alias>.json`` pointer holding its
 :class:`ModelInfo`) and loads it from there. When the registry cannot be reached and a cached copy exists,
 it loads the cache and says so (``ModelInfo.source == "cache"``, ``ModelInfo.note``). A folder path is
 loaded as is. Every model is checked against the code's feature schema before it is used.
@@ -34,6 +34,7 @@ from serving.errors import FeatureSchemaMismatch, ModelLoadError
 __all__ = [
     "LoadedModel",
     "ModelInfo",
+    "cached_folder",
     "check_feature_schema",
     "load_model",
     "registry_version",
@@ -162,6 +163,19 @@ def _run_details(client: MlflowClient, run_id: str | None) -> tuple[dict[str, st
     return {k: v for k, v in period.items() if v}, metrics
 
 
+def _cache_folder(cache: Path, name: str, version: str, run_id: str | None) -> Path:
+    # A version number names a model only within one registry: the run id tells two registries' version 1
+    # apart when they share a cache folder (or the registry was rebuilt).
+    return cache / name / (f"v{version}-{run_id}" if run_id else f"v{version}")
+
+
+def cached_folder(cache: Path, info: ModelInfo) -> Path:
+    """The cache folder holding the registry version ``info`` describes (a loadable MLflow model folder)."""
+    if info.version is None:
+        raise ValueError(f"{info.uri} is not a registry version: it has no cache folder")
+    return _cache_folder(cache, info.name, info.version, info.run_id)
+
+
 def _pointer(cache: Path, name: str, label: str) -> Path:
     return cache / name / f"{label}.json"
 
@@ -174,7 +188,7 @@ def _from_registry(uri: str, match: re.Match[str], tracking_uri: str | None, cac
     )
     version = str(entry.version)
     period, metrics = _run_details(client, entry.run_id)
-    target = cache / name / f"v{version}"
+    target = _cache_folder(cache, name, version, entry.run_id)
     if not (target / "MLmodel").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".v{version}-", dir=target.parent))

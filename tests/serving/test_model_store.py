@@ -76,7 +76,9 @@ def test_registry_then_cache(registry: str, tmp_path: Path) -> None:
     assert (
         info.training_period["test_from"] == "2025-06-01" and info.training_period["test_to"] == "2025-12-31"
     )
-    assert (cache / NAME / "v1" / "MLmodel").is_file() and (cache / NAME / "champion.json").is_file()
+    assert (cache / NAME / f"v1-{info.run_id}" / "MLmodel").is_file() and (
+        cache / NAME / "champion.json"
+    ).is_file()
     assert registry_version(URI, tracking_uri=registry) == "1"
     # The registry is unreachable: the cached copy serves, and says so.
     unreachable = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'mlflow.db'}"
@@ -98,6 +100,25 @@ def test_registry_then_cache(registry: str, tmp_path: Path) -> None:
     # No cache either: a clear error.
     with pytest.raises(ModelLoadError, match="no copy of it is cached"):
         load_model(URI, tracking_uri=unreachable, cache=tmp_path / "empty")
+
+
+@pytest.mark.slow
+def test_a_shared_cache_tells_two_registries_versions_apart(
+    registry: str, serving_model: DenialModel, small_practice: tuple[SimulationResult, Path], tmp_path: Path
+) -> None:
+    """Version 1 of another registry (another practice, a rebuilt store) is another model: the cache
+    must not hand back the first registry's copy."""
+    other = copy.deepcopy(serving_model)
+    other.best_iteration_ = max(1, serving_model.best_iteration_ // 2)  # a different model, same schema
+    folder = tmp_path / "other"
+    folder.mkdir()
+    _register(other, folder, small_practice[1])
+    cache = tmp_path / "cache"
+    first = load_model(URI, tracking_uri=registry, cache=cache)
+    second = load_model(URI, tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", cache=cache)
+    assert first.info.version == second.info.version == "1" and first.info.run_id != second.info.run_id
+    assert first.model.best_iteration_ == serving_model.best_iteration_
+    assert second.model.best_iteration_ == other.best_iteration_
 
 
 @pytest.mark.slow
