@@ -213,7 +213,12 @@ async def _generate(
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    # httpx writes a request's headers and body separately: without TCP_NODELAY, Nagle's algorithm holds
+    # the body until the server's delayed ACK (~40 ms on Linux), which is the client's delay, not the server's.
+    transport = httpx.AsyncHTTPTransport(
+        limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    )
+    async with httpx.AsyncClient(transport=transport, timeout=60) as client:
         for _ in range(3):  # warm-up
             await client.post(url, content=body, headers=headers)
         end = time.perf_counter() + seconds

@@ -418,6 +418,7 @@ def serve_command(
             highlight=False,
         )
     from serving.app import log_config
+    from serving.server import NoDelayH11Protocol
 
     uvicorn.run(
         "serving.app:create_app_from_env",
@@ -427,6 +428,7 @@ def serve_command(
         workers=workers,
         log_config=log_config(),
         access_log=False,  # the service logs one line per request itself, with its request id
+        http=NoDelayH11Protocol,  # uvicorn's h11 protocol with TCP_NODELAY (see serving/server.py)
         timeout_worker_healthcheck=120,  # a worker imports the packages and loads the model before it answers
     )
 
