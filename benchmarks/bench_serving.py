@@ -282,47 +282,18 @@ def _http(
         "DENIALS_QUEUE_TIMEOUT_S": "30",
     }
     ours_port, mlflow_port = _free_port(), _free_port()
+
+    commands = {
+        "ours": [str(VENV_BIN / "denials"), "serve", "--port", str(ours_port), "--model", str(folder),
+                 "--workers", str(workers)],
+        "mlflow": [str(VENV_BIN / "mlflow"), "models", "serve", "-m", str(folder), "--env-manager", "local",
+                   "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", str(workers)],
+    }  # fmt: skip
     servers = {
-        "ours": subprocess.Popen(
-            [
-                str(VENV_BIN / "denials"),
-                "serve",
-                "--port",
-                str(ours_port),
-                "--model",
-                str(folder),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        ),
-        "mlflow": subprocess.Popen(
-            [
-                str(VENV_BIN / "mlflow"),
-                "models",
-                "serve",
-                "-m",
-                str(folder),
-                "--env-manager",
-                "local",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(mlflow_port),
-                "-w",
-                str(workers),
-            ],
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        ),
-    }
+        name: subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+        for name, command in commands.items()
+    }  # fmt: skip
     out: dict[str, Any] = {"workers": workers, "seconds_per_run": seconds}
     try:
         _wait(f"http://127.0.0.1:{ours_port}/readyz", servers["ours"])
@@ -425,9 +396,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     loaded = load_model(args.model, tracking_uri=args.tracking_uri, cache=workdir / "model-cache")
     folder = (
-        Path(args.model)
-        if Path(args.model).is_dir()
-        else cached_folder(workdir / "model-cache", loaded.info)
+        Path(args.model) if Path(args.model).is_dir() else cached_folder(workdir / "model-cache", loaded.info)
     )
     scorer = ModelScorer(loaded.model, loaded.info, salt="bench")
     claim, auths = _pick_claim(args.seed)

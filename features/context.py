@@ -250,7 +250,6 @@ def claims_from_frame(frame: pd.DataFrame) -> list[Claim]:
     unit = column("ndc_unit", lambda v: NdcUnit(t) if (t := _text(v)) else None)
     line_auth, control = column("line_prior_authorization", _text), column("line_control_number", _text)
     claim_columns = {name: frame[name].tolist() for name in _CLAIM_COLUMNS}
-    payer = [shared.payer(*key) for key in zip(*(frame[k].tolist() for k in _PAYER_COLUMNS), strict=True)]
     claims: list[Claim] = []
     start = 0
     zero = Decimal(0)
@@ -270,12 +269,9 @@ def claims_from_frame(frame: pd.DataFrame) -> list[Claim]:
             )
             for i in range(start, end)
         ]  # fmt: skip
-        claims.append(_claim_at(claim_columns, start, lines, payer[start], submitted[start], shared))
+        claims.append(_claim_at(claim_columns, start, lines, submitted[start], shared))
         start = end
     return claims
-
-
-_PAYER_COLUMNS = ("payer_id", "payer_name", "plan_type")
 
 
 def _converted(values: pd.Series, convert: Any) -> list[Any]:
@@ -341,14 +337,14 @@ class _Shared:
 
 
 def _claim_at(
-    c: Mapping[str, list[Any]], i: int, lines: list[ClaimLine], payer: Payer, submitted: Any, shared: _Shared
+    c: Mapping[str, list[Any]], i: int, lines: list[ClaimLine], submitted: Any, shared: _Shared
 ) -> Claim:
     return _new_claim(
         {
             "claim_id": str(c["claim_id"][i]),
             "form": ClaimForm(c["form"][i]),
             "frequency_code": _text(c["frequency_code"][i]) or "1",
-            "payer": payer,
+            "payer": shared.payer(c["payer_id"][i], c["payer_name"][i], c["plan_type"][i]),
             "patient": shared.patient(c["member_key"][i], c["patient_sex"][i]),
             "subscriber": None,
             "billing_provider": shared.provider(c["billing_npi"][i]),
@@ -367,8 +363,9 @@ def _claim_at(
 
 
 _CLAIM_COLUMNS = (
-    "claim_id", "form", "frequency_code", "member_key", "patient_sex", "billing_npi", "place_of_service",
-    "type_of_bill", "diagnoses", "condition_codes", "clinical_trial_number", "claim_prior_authorization",
+    "claim_id", "form", "frequency_code", "payer_id", "payer_name", "plan_type", "member_key", "patient_sex",
+    "billing_npi", "place_of_service", "type_of_bill", "diagnoses", "condition_codes", "clinical_trial_number",
+    "claim_prior_authorization",
 )  # fmt: skip
 
 

@@ -192,13 +192,22 @@ def write_simulation(
     workers = x12_workers if x12 else 1
     folder = out / "x12"
     with _without_gc():
-        first: list[_Job] = [_SubmittedJob(result, out)]
+        lines = sum(len(claim.lines) for claim in result.claims)
+        first: list[_Job] = [
+            _TableJob(out / "lines.parquet", lines, lambda path: _write_submitted(result, path))
+        ]
         if x12:
             folder.mkdir(exist_ok=True)
             first += _claim_jobs(result, folder)
         with _sharing(first, workers=workers):
             result._decide()  # now, if not yet: while the forked workers write
-        then: list[_Job] = [_TruthJob(result, out)]
+        then: list[_Job] = [
+            _TableJob(
+                out / "truth.parquet",
+                len(result.truth),
+                lambda path: pq.write_table(_truth_table(result), path),
+            )
+        ]
         if x12:
             then += _remittance_jobs(result, folder)
         with _sharing(then, workers=workers):
@@ -450,41 +459,15 @@ PARALLEL_X12_MIN_LINES = 20_000
 
 
 @dataclass(frozen=True)
-class _SubmittedJob:
-    """``lines.parquet``."""
+class _TableJob:
+    """One Parquet table of the result (``lines.parquet``, ``truth.parquet``), written by ``write_to``."""
 
-    result: SimulationResult
-    out: Path
-
-    @property
-    def path(self) -> Path:
-        return self.out / "lines.parquet"
-
-    @property
-    def size(self) -> int:
-        return sum(len(claim.lines) for claim in self.result.claims)
+    path: Path
+    size: int  # its rows: the jobs are taken largest first
+    write_to: Callable[[Path], None]
 
     def write(self) -> None:
-        _write_submitted(self.result, self.path)
-
-
-@dataclass(frozen=True)
-class _TruthJob:
-    """``truth.parquet``."""
-
-    result: SimulationResult
-    out: Path
-
-    @property
-    def path(self) -> Path:
-        return self.out / "truth.parquet"
-
-    @property
-    def size(self) -> int:
-        return len(self.result.truth)
-
-    def write(self) -> None:
-        pq.write_table(_truth_table(self.result), self.path)
+        self.write_to(self.path)
 
 
 @dataclass(frozen=True)
@@ -509,7 +492,7 @@ class _X12Job:
         self.path.write_text(text)
 
 
-_Job = _SubmittedJob | _TruthJob | _X12Job
+_Job = _TableJob | _X12Job
 
 
 def _claim_jobs(result: SimulationResult, folder: Path) -> list[_X12Job]:
