@@ -27,27 +27,27 @@ __all__ = [
 ]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_model_slot(request: Request) -> ModelSlot:
+async def get_model_slot(request: Request) -> ModelSlot:
     slot: ModelSlot = request.app.state.models
     return slot
 
 
-def get_scorer(slot: Annotated[ModelSlot, Depends(get_model_slot)]) -> Scorer:
+async def get_scorer(slot: Annotated[ModelSlot, Depends(get_model_slot)]) -> Scorer:
     """The scorer in use when the request starts (kept to its end, whatever reloads happen meanwhile)."""
     return slot.current
 
 
-def get_prediction_log(request: Request) -> PredictionLog:
+async def get_prediction_log(request: Request) -> PredictionLog:
     log: PredictionLog = request.app.state.prediction_log
     return log
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

@@ -35,7 +35,7 @@ class KeyChecker:
         return accepted
 
 
-def require_api_key(
+async def require_api_key(
     request: Request,
     api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         description="scoring requests worked on at once per worker; the work is CPU-bound, so more would only "
         "share the CPU and stretch every request: the others wait their turn, in order (bounded)",
     )
+    inline_max_lines: int = Field(
+        60,
+        ge=0,
+        description="requests with at most this many lines are scored on the event loop (no thread hand-over); "
+        "larger ones in a worker thread, so that health checks answer while they are scored",
+    )
     queue_timeout_s: float = Field(
         2.0, gt=0, description="how long a request waits for a scoring slot before a 503 with Retry-After"
     )

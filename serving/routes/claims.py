@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from claims.model import Authorization, Claim
 from features.context import annotate_claims
@@ -28,7 +30,7 @@ from serving.schemas import (
 from serving.scorer import ClaimResult, Explain, Scorer
 from serving.settings import Settings
 
-__all__ = ["router", "score_claims"]
+__all__ = ["router", "run_scoring", "score_claims"]
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
 logger = logging.getLogger("serving.scoring")
@@ -63,6 +65,19 @@ def _log_rows(results: Sequence[ClaimResult], claims: Sequence[Claim], scorer: S
                 )
             )
     return rows
+
+
+async def run_scoring(work: Callable[[], ScoreResponse], *, lines: int, settings: Settings) -> ScoreResponse:
+    """Run ``work`` on the event loop when the request is small, else in the thread pool.
+
+    Scoring is CPU-bound and holds the GIL: a thread gains no parallelism, and each hand-over between the
+    event loop's thread and a pool thread waits for the GIL (up to the 5 ms switch interval when the other
+    thread is busy), which cost more than scoring a 10-line claim. Large requests still go to a thread so
+    that ``/healthz`` and the slot queue's time-outs keep answering while they are scored.
+    """
+    if lines <= settings.inline_max_lines:
+        return work()
+    return await run_in_threadpool(work)
 
 
 def score_claims(
@@ -113,7 +128,7 @@ def score_claims(
     dependencies=[Depends(scoring_slot)],
     summary="Score one claim or a list: risk, reasons, findings and the risk after each fix",
 )
-def score(
+async def score(
     body: ScoreRequest,
     request: Request,
     scorer: Annotated[Scorer, Depends(get_scorer)],
@@ -122,15 +137,20 @@ def score(
     metrics: Annotated[Metrics, Depends(get_metrics)],
     explain: ExplainQuery = "auto",
 ) -> ScoreResponse:
-    return score_claims(
-        body.all_claims,
-        body.authorizations,
-        explain=explain,
-        scorer=scorer,
+    return await run_scoring(
+        partial(
+            score_claims,
+            body.all_claims,
+            body.authorizations,
+            explain=explain,
+            scorer=scorer,
+            settings=settings,
+            log=log,
+            metrics=metrics,
+            request=request,
+        ),
+        lines=sum(len(c.lines) for c in body.all_claims),
         settings=settings,
-        log=log,
-        metrics=metrics,
-        request=request,
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from claims.errors import X12Error
 from claims.x12 import read_x12
@@ -12,7 +14,7 @@ from serving.dependencies import get_app_settings, get_metrics, get_prediction_l
 from serving.errors import InvalidX12
 from serving.lifecycle import Metrics
 from serving.prediction_log import PredictionLog
-from serving.routes.claims import ExplainQuery, score_claims
+from serving.routes.claims import ExplainQuery, run_scoring, score_claims
 from serving.schemas import ScoreResponse
 from serving.scorer import Scorer
 from serving.settings import Settings
@@ -22,6 +24,8 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/x12", tags=["x12"])
 
 _MEDIA_TYPES = ("application/edi-x12", "text/plain")
+#: Bodies up to this size are parsed on the event loop (a few claims); larger ones in a worker thread.
+_INLINE_BYTES = 20_000
 
 
 def _message(error: Exception) -> str:
@@ -50,7 +54,7 @@ async def raw_837(request: Request) -> bytes:
         }
     },
 )
-def score_837(
+async def score_837(
     body: Annotated[bytes, Depends(raw_837)],
     request: Request,
     scorer: Annotated[Scorer, Depends(get_scorer)],
@@ -64,7 +68,11 @@ def score_837(
         raise HTTPException(
             415, f"send the 837 as {' or '.join(_MEDIA_TYPES)}, not {media_type or 'nothing'}"
         )
-    doc = read_x12(body, source="request body")
+    doc = (
+        read_x12(body, source="request body")
+        if len(body) <= _INLINE_BYTES
+        else await run_in_threadpool(read_x12, body, source="request body")
+    )
     errors = [_message(e) for e in doc.errors]
     if not doc.claims:
         if doc.remittances:
@@ -73,14 +81,19 @@ def score_837(
             errors[0] if errors else "the body holds no claim (expected an 837P or 837I with CLM segments)",
             errors=errors[:100] or ["no CLM segment found"],
         )
-    return score_claims(
-        doc.claims,
-        None,
-        explain=explain,
-        scorer=scorer,
+    return await run_scoring(
+        partial(
+            score_claims,
+            doc.claims,
+            None,
+            explain=explain,
+            scorer=scorer,
+            settings=settings,
+            log=log,
+            metrics=metrics,
+            request=request,
+            errors=errors,
+        ),
+        lines=sum(len(c.lines) for c in doc.claims),
         settings=settings,
-        log=log,
-        metrics=metrics,
-        request=request,
-        errors=errors,
     )

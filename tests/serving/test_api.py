@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from claims.samples import make_claim, make_line, sample_authorizations
+from serving.app import create_app
 from serving.dependencies import get_scorer
-from serving.model_store import ModelInfo
+from serving.model_store import LoadedModel, ModelInfo
 from serving.scorer import ClaimResult, LineResult
+from serving.settings import Settings
 from tests.serving.conftest import claim_json
 
 GOLDEN_837 = Path(__file__).parent.parent / "data" / "x12" / "golden"
@@ -249,3 +253,33 @@ def test_the_scorer_is_injected(app: FastAPI) -> None:
     with TestClient(app, headers={"X-API-Key": "test-key-0123456789"}) as client:
         body = client.post("/v1/claims/score", json={"claim": claim_json(make_claim())}).json()
     assert body["model"] == "fake version 0" and body["claims"][0]["claim_risk"] == 0.5
+
+
+def test_small_requests_are_scored_on_the_event_loop_and_large_ones_in_a_worker_thread(
+    settings: Settings, loader: Callable[[Settings], LoadedModel]
+) -> None:
+    """Scoring holds the GIL, so a small request is scored where it was parsed (no thread hand-over);
+    a large one goes to a worker thread so health checks keep answering. Same answer either way."""
+    threads: list[str] = []
+
+    class Recording(FakeScorer):
+        def score(self, claims: Any, **kwargs: Any) -> list[ClaimResult]:
+            threads.append(threading.current_thread().name)
+            return super().score(claims, **kwargs)
+
+    claim = make_claim()
+    app = create_app(settings.model_copy(update={"inline_max_lines": len(claim.lines)}), loader=loader)
+    app.dependency_overrides[get_scorer] = Recording
+    with TestClient(app, headers={"X-API-Key": "test-key-0123456789"}) as client:
+        small = _score(client, [claim])
+        large = _score(client, [claim, claim])
+        x12 = client.post(
+            "/v1/x12/837/score",
+            content=(GOLDEN_837 / "office_nsclc_carbo_pem_pembro.837p").read_bytes(),
+            headers={"content-type": "application/edi-x12"},
+        )
+    assert x12.status_code == 200, x12.text
+    loop_thread = threads[0]
+    assert "worker" not in loop_thread.lower()
+    assert "worker" in threads[1].lower() and threads[1] != loop_thread
+    assert large["claims"][0] == large["claims"][1] == small["claims"][0]
