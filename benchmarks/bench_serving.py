@@ -1,7 +1,8 @@
 """Scoring speed: in-process, over HTTP against ``mlflow models serve``, and batch (``denials score``).
 
     python benchmarks/bench_serving.py --model URI_OR_FOLDER [--tracking-uri URI] [--calls 10000]
-        [--http-seconds 10] [--workers 2] [--batch-lines 1000000] [--workdir DIR] [--json OUT] [--quiet]
+        [--http-seconds 10] [--http-rounds 3] [--workers 2] [--batch-lines 1000000] [--workdir DIR]
+        [--json OUT] [--quiet]
 
 Three measurements, each against a reference measured in the same run (the machine is shared and noisy):
 
@@ -14,7 +15,8 @@ Three measurements, each against a reference measured in the same run (the machi
   fixes, against ``mlflow models serve`` (same model folder, same worker count) scoring the same 10 rows
   (their feature-builder inputs, audit context precomputed) without explanations. A second process
   (this script with ``--load-child``: asyncio + httpx) keeps 1, then 16 requests in flight for
-  ``--http-seconds``; p50/p99 latency and claims per second.
+  ``--http-seconds``, in ``--http-rounds`` rounds that alternate which server goes first; medians over
+  the rounds of p50/p99 latency and claims per second, and the median of the rounds' claims/s ratios.
 * **batch**: ``denials score`` on a ``--batch-lines`` Parquet line table (a simulated practice's
   ``lines.parquet`` repeated with distinct claim ids), without explanations (``--explain none
   --no-fixes``) and with them (``--explain auto``, fixes); lines per second of the whole command.
@@ -32,6 +34,7 @@ import platform
 import shlex
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -244,8 +247,26 @@ async def _generate(
     }
 
 
+def _median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the rounds of one load (each round's figures kept under ``rounds``)."""
+    out: dict[str, Any] = {
+        key: round(statistics.median(r[key] for r in runs), 4)
+        for key in ("p50_ms", "p99_ms", "mean_ms", "claims_per_s")
+    }
+    out.update(n=sum(r["n"] for r in runs), errors=sum(r["errors"] for r in runs), rounds=list(runs))
+    out["concurrency"] = runs[0]["concurrency"]
+    return out
+
+
 def _http(
-    folder: Path, claim: Any, auths: list[Any], workdir: Path, workers: int, seconds: float, quiet: bool
+    folder: Path,
+    claim: Any,
+    auths: list[Any],
+    workdir: Path,
+    workers: int,
+    seconds: float,
+    quiet: bool,
+    repeats: int = 3,
 ) -> dict[str, Any]:
     import pandas as pd
 
@@ -294,7 +315,7 @@ def _http(
                                stderr=subprocess.DEVNULL, start_new_session=True)
         for name, command in commands.items()
     }  # fmt: skip
-    out: dict[str, Any] = {"workers": workers, "seconds_per_run": seconds}
+    out: dict[str, Any] = {"workers": workers, "seconds_per_run": seconds, "rounds": repeats}
     try:
         _wait(f"http://127.0.0.1:{ours_port}/readyz", servers["ours"])
         _wait(f"http://127.0.0.1:{mlflow_port}/ping", servers["mlflow"])
@@ -311,15 +332,24 @@ def _http(
             ),
         }
         for concurrency in (1, 16):
-            runs: dict[str, Any] = {}
-            for name, (url, body, headers) in targets.items():
-                _say(quiet, f"HTTP {name}, {concurrency} in flight, {seconds:g} s")
-                runs[name] = _load(url, body, headers, concurrency, seconds)
-            runs["claims_per_s_ratio"] = round(
-                runs["ours_explained_with_fixes"]["claims_per_s"]
-                / runs["mlflow_models_serve"]["claims_per_s"],
-                2,
-            )
+            rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+            ratios: list[float] = []
+            for k in range(repeats):
+                # Alternate which server goes first, so a slow spell of the machine hits both alike.
+                order = list(targets) if k % 2 == 0 else list(reversed(targets))
+                for name in order:
+                    url, body, headers = targets[name]
+                    _say(
+                        quiet, f"HTTP {name}, {concurrency} in flight, round {k + 1}/{repeats}, {seconds:g} s"
+                    )
+                    rounds[name].append(_load(url, body, headers, concurrency, seconds))
+                ratios.append(
+                    rounds["ours_explained_with_fixes"][-1]["claims_per_s"]
+                    / max(rounds["mlflow_models_serve"][-1]["claims_per_s"], 1e-9)
+                )
+            runs: dict[str, Any] = {name: _median_run(found) for name, found in rounds.items()}
+            runs["claims_per_s_ratio"] = round(statistics.median(ratios), 2)
+            runs["claims_per_s_ratio_per_round"] = [round(r, 2) for r in ratios]
             out[f"in_flight_{concurrency}"] = runs
     finally:
         for process in servers.values():
@@ -420,7 +450,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     _say(args.quiet, f"in-process: {args.calls} calls")
     result["in_process"] = _in_process(scorer, claim, auths, args.calls)
     if args.http_seconds > 0:
-        result["http"] = _http(folder, claim, auths, workdir, args.workers, args.http_seconds, args.quiet)
+        result["http"] = _http(
+            folder, claim, auths, workdir, args.workers, args.http_seconds, args.quiet, args.http_rounds
+        )
     if args.batch_lines > 0:
         result["batch"] = _batch(folder, args.batch_lines, workdir, args.seed, args.quiet)
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -433,6 +465,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tracking-uri", default=None)
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--http-seconds", type=float, default=10.0)
+    parser.add_argument("--http-rounds", type=int, default=3, help="alternating rounds per load (medians)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-lines", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=9)

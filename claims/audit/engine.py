@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from claims.enums import PlanType
-from claims.model import Authorization, Claim
+from claims.model import Authorization, Claim, ClaimLine
 
 __all__ = [
     "REGISTRY",
@@ -205,52 +205,62 @@ def audit_claim(
 
 
 def apply_fix(claim: Claim, fix: Fix) -> Claim:
-    """The claim with ``fix`` applied (validated again); the original is unchanged."""
-    data = claim.model_dump()
-    lines: list[dict[str, Any]] = data["lines"]
-    target = next((line for line in lines if line["line_number"] == fix.line), None)
+    """The claim with ``fix`` applied (validated again); the original is unchanged.
+
+    Only what the fix changes is rebuilt and validated (the edited line from its fields, then the claim's
+    own checks); the untouched lines, diagnoses and parties are shared with the original, as in
+    ``model_copy``.
+    """
+    data: dict[str, Any] = dict(claim)  # shallow: field name -> value (already validated models)
+    lines: list[Any] = list(claim.lines)
+    index = next((i for i, line in enumerate(lines) if line.line_number == fix.line), None)
     action = fix.action
-    if fix.line is not None and target is None and action is not FixAction.ADD_LINE:
+    if fix.line is not None and index is None and action is not FixAction.ADD_LINE:
         raise ValueError(f"the claim has no line {fix.line}")
+
+    def edit(**changes: Any) -> None:
+        assert index is not None
+        lines[index] = ClaimLine.model_validate({**lines[index].model_dump(), **changes})
+
     if action is FixAction.ADD_MODIFIER:
-        assert target is not None
-        if fix.value not in target["modifiers"]:
-            target["modifiers"] = [*target["modifiers"], fix.value][:4]
+        modifiers = lines[index].modifiers if index is not None else []
+        if fix.value not in modifiers:
+            edit(modifiers=[*modifiers, fix.value][:4])
     elif action is FixAction.REMOVE_MODIFIER:
-        assert target is not None
-        target["modifiers"] = [m for m in target["modifiers"] if m != fix.value]
+        assert index is not None
+        edit(modifiers=[m for m in lines[index].modifiers if m != fix.value])
     elif action is FixAction.SET_UNITS:
-        assert target is not None
-        target["units"] = Decimal(str(fix.value))
+        edit(units=Decimal(str(fix.value)))
     elif action is FixAction.SET_NDC:
-        assert target is not None
-        target["ndc"] = fix.value
+        edit(ndc=fix.value)
     elif action is FixAction.SET_PROCEDURE_CODE:
-        assert target is not None
-        target["procedure_code"] = fix.value
+        edit(procedure_code=fix.value)
     elif action is FixAction.REMOVE_LINE:
-        assert target is not None
-        lines.remove(target)
+        assert index is not None
+        del lines[index]
     elif action is FixAction.ADD_LINE:
-        number = max(line["line_number"] for line in lines) + 1
-        lines.append({**fix.value, "line_number": number})
+        number = max(line.line_number for line in lines) + 1
+        lines.append(ClaimLine.model_validate({**fix.value, "line_number": number}))
     elif action is FixAction.ATTACH_AUTHORIZATION:
-        if target is not None:
-            target["prior_authorization"] = fix.value
+        if index is not None:
+            edit(prior_authorization=fix.value)
         else:
             data["prior_authorization"] = fix.value
     elif action is FixAction.ADD_DIAGNOSIS:
-        if fix.value not in [d["code"] for d in data["diagnoses"]]:
-            data["diagnoses"].append({"code": fix.value})
+        if fix.value not in [d.code for d in claim.diagnoses]:
+            data["diagnoses"] = [*claim.diagnoses, {"code": fix.value}]
     elif action is FixAction.SET_PRINCIPAL_DIAGNOSIS:
-        old = [d["code"] for d in data["diagnoses"]]
+        old = [d.code for d in claim.diagnoses]
         new = [fix.value, *(c for c in old if c != fix.value)]
         data["diagnoses"] = [{"code": c} for c in new]
         position = {i + 1: new.index(code) + 1 for i, code in enumerate(old)}  # pointers follow their code
-        for line in lines:
-            line["diagnosis_pointers"] = [position[p] for p in line["diagnosis_pointers"]]
+        for k, line in enumerate(lines):
+            lines[k] = ClaimLine.model_validate(
+                {**line.model_dump(), "diagnosis_pointers": [position[p] for p in line.diagnosis_pointers]}
+            )
     elif action is FixAction.SET_CLINICAL_TRIAL_NUMBER:
         data["clinical_trial_number"] = fix.value
-    elif action is FixAction.ADD_CONDITION_CODE and fix.value not in data["condition_codes"]:
-        data["condition_codes"].append(fix.value)
+    elif action is FixAction.ADD_CONDITION_CODE and fix.value not in claim.condition_codes:
+        data["condition_codes"] = [*claim.condition_codes, fix.value]
+    data["lines"] = lines
     return Claim.model_validate(data)

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from claims.audit import REGISTRY, Fix, FixAction, Severity, apply_fix, audit_claim
 from claims.audit.catalogue import rule_catalogue_markdown
 from claims.enums import PlanType
+from claims.model import Claim
 from claims.policy import load_payers
 from claims.samples import make_claim
 from claims.simulate import SimulationConfig, simulate_practice
@@ -58,9 +60,25 @@ def test_apply_fix_actions() -> None:
     assert moved.lines[0].diagnosis_pointers == [2, 1]  # pointers follow their codes
     assert apply_fix(claim, Fix(FixAction.ADD_DIAGNOSIS, value="Z00.6")).diagnosis_codes[-1] == "Z00.6"
     assert apply_fix(claim, Fix(FixAction.ATTACH_AUTHORIZATION, value="PA1")).prior_authorization == "PA1"
+    assert apply_fix(claim, Fix(FixAction.SET_NDC, line=6, value="00006302602")).lines[5].ndc == "00006302602"
+    assert apply_fix(claim, Fix(FixAction.SET_PROCEDURE_CODE, line=2, value="96417")).lines[
+        1
+    ].procedure_code == ("96417")
+    added = apply_fix(
+        claim, Fix(FixAction.ADD_LINE, value={**claim.lines[1].model_dump(), "line_number": None})
+    )
+    assert added.lines[-1].line_number == max(line.line_number for line in claim.lines) + 1
+    trial = apply_fix(claim, Fix(FixAction.SET_CLINICAL_TRIAL_NUMBER, value="NCT01234567"))
+    assert trial.clinical_trial_number == "01234567"  # stored without its NCT prefix
+    assert apply_fix(claim, Fix(FixAction.ADD_CONDITION_CODE, value="30")).condition_codes[-1] == "30"
     assert claim == make_claim()  # the original is unchanged
+    # Only the edited parts are rebuilt: the result is what validating the whole edited claim gives.
+    fixed = apply_fix(claim, Fix(FixAction.SET_UNITS, line=6, value="20"))
+    assert Claim.model_validate(fixed.model_dump()) == fixed and fixed.lines[0] is claim.lines[0]
     with pytest.raises(ValueError, match="no line 99"):
         apply_fix(claim, Fix(FixAction.ADD_MODIFIER, line=99, value="JZ"))
+    with pytest.raises(ValidationError):  # a fix that would make the claim invalid is refused
+        apply_fix(claim, Fix(FixAction.SET_UNITS, line=6, value="-1"))
 
 
 @pytest.fixture(scope="module")

@@ -44,3 +44,15 @@ def test_the_service_protocol_is_uvicorns_h11_with_the_fix() -> None:
 
     assert issubclass(NoDelayH11Protocol, H11Protocol)
     assert NoDelayH11Protocol.connection_made is not H11Protocol.connection_made
+
+
+def test_the_service_serves_with_httptools_and_uvloop_when_installed() -> None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from serving.server import NoDelayHttpToolsProtocol, http_protocol, loop_name
+
+    assert http_protocol() is NoDelayHttpToolsProtocol and issubclass(
+        NoDelayHttpToolsProtocol, HttpToolsProtocol
+    )
+    assert NoDelayHttpToolsProtocol.connection_made is not HttpToolsProtocol.connection_made
+    assert loop_name() == "uvloop"  # a dependency of the project on Linux and macOS
