@@ -67,6 +67,7 @@ _ROW_COLUMNS = {
     "actions": pa.string(),
     "warnings": pa.string(),
 }
+_ROW_SCHEMA = pa.schema(list(_ROW_COLUMNS.items()))
 _CLAIMS = TypeAdapter(list[Claim])
 _CLAIM = TypeAdapter(Claim)
 _AUTHS = TypeAdapter(list[Authorization])
@@ -244,19 +245,46 @@ def _rows(score: ClaimScore) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass
+class _Rendered:
+    """A scored chunk in the output's form: an Arrow table (Parquet), row dicts (CSV) or JSON texts."""
+
+    claims: int
+    lines: int
+    payload: Any
+
+
+def _output_kind(out: Path) -> str:
+    kind = out.suffix.lower().lstrip(".")
+    if kind not in ("jsonl", "json", "csv", "parquet"):
+        raise InvalidInput(f"{out}: write .jsonl, .json, .csv or .parquet")
+    return kind
+
+
+def _render(scores: Sequence[ClaimScore], kind: str) -> _Rendered:
+    """The output rows of ``scores``, built where they were scored: the parent process only writes."""
+    lines = sum(len(s.lines) for s in scores)
+    payload: Any
+    if kind == "parquet":
+        payload = pa.Table.from_pylist([r for s in scores for r in _rows(s)], schema=_ROW_SCHEMA)
+    elif kind == "csv":
+        payload = [r for s in scores for r in _rows(s)]
+    else:
+        payload = [s.model_dump_json() for s in scores]
+    return _Rendered(len(scores), lines, payload)
+
+
 class _Writer:
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.kind = out.suffix.lower().lstrip(".")
-        if self.kind not in ("jsonl", "json", "csv", "parquet"):
-            raise InvalidInput(f"{out}: write .jsonl, .json, .csv or .parquet")
+        self.kind = _output_kind(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         self._parquet: pq.ParquetWriter | None = None
         self._text: IO[str] | None = None
         self._csv: Any = None
         self._first = True
         if self.kind == "parquet":
-            self._parquet = pq.ParquetWriter(out, pa.schema(list(_ROW_COLUMNS.items())))
+            self._parquet = pq.ParquetWriter(out, _ROW_SCHEMA)
         else:
             self._text = out.open("w", newline="" if self.kind == "csv" else None)
             if self.kind == "json":
@@ -265,18 +293,16 @@ class _Writer:
                 self._csv = csv.DictWriter(self._text, fieldnames=list(_ROW_COLUMNS))
                 self._csv.writeheader()
 
-    def write(self, scores: Sequence[ClaimScore]) -> None:
+    def write(self, rendered: _Rendered) -> None:
+        """Write one chunk rendered by :func:`_render` (in a worker process when there are several)."""
         if self._parquet is not None:
-            rows = [r for s in scores for r in _rows(s)]
-            table = pa.Table.from_pylist(rows, schema=self._parquet.schema)
-            self._parquet.write_table(table)
+            self._parquet.write_table(rendered.payload)
             return
         assert self._text is not None
         if self._csv is not None:
-            self._csv.writerows(r for s in scores for r in _rows(s))
+            self._csv.writerows(rendered.payload)
             return
-        for score in scores:
-            text = score.model_dump_json()
+        for text in rendered.payload:
             if self.kind == "json":
                 text = ("" if self._first else ",\n") + text
                 self._first = False
@@ -298,17 +324,17 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(scorer: Scorer, authorizations: Sequence[Authorization] | None, explain: Explain,
-                 fixes: bool) -> None:  # fmt: skip
-    _worker.update(scorer=scorer, authorizations=authorizations, explain=explain, fixes=fixes)
+                 fixes: bool, kind: str) -> None:  # fmt: skip
+    _worker.update(scorer=scorer, authorizations=authorizations, explain=explain, fixes=fixes, kind=kind)
 
 
-def _score_unit(unit: pd.DataFrame | list[ClaimInput], source: str = "") -> list[ClaimScore]:
-    """Score one chunk (a table chunk is turned into claims here, in the worker)."""
+def _score_unit(unit: pd.DataFrame | list[ClaimInput], source: str = "") -> _Rendered:
+    """Score one chunk and render its output rows (a table chunk is turned into claims here, in the worker)."""
     inputs = _table_chunk(unit, source) if isinstance(unit, pd.DataFrame) else unit
     results = _worker["scorer"].score(
         inputs, authorizations=_worker["authorizations"], explain=_worker["explain"], fixes=_worker["fixes"]
     )
-    return [claim_score(r) for r in results]
+    return _render([claim_score(r) for r in results], _worker["kind"])
 
 
 def _units(path: Path, chunk_claims: int, chunk_lines: int, errors: list[str]) -> Iterator[Any]:
@@ -352,25 +378,24 @@ def score_files(
     started = time.perf_counter()
     summary = BatchSummary()
     writer = _Writer(out)
-    _init_worker(scorer, authorizations, explain, fixes)
+    _init_worker(scorer, authorizations, explain, fixes, writer.kind)
     pool = (
         ProcessPoolExecutor(
             jobs,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_init_worker,
-            initargs=(scorer, authorizations, explain, fixes),
+            initargs=(scorer, authorizations, explain, fixes, writer.kind),
         )
         if jobs > 1
         else None
     )
 
-    def done(scores: list[ClaimScore]) -> None:
-        writer.write(scores)
-        lines = sum(len(s.lines) for s in scores)
-        summary.claims += len(scores)
-        summary.lines += lines
+    def done(rendered: _Rendered) -> None:
+        writer.write(rendered)
+        summary.claims += rendered.claims
+        summary.lines += rendered.lines
         if on_lines is not None:
-            on_lines(lines)
+            on_lines(rendered.lines)
 
     try:
         for path in paths:
@@ -378,7 +403,7 @@ def score_files(
             if not path.is_file():
                 summary.errors.append(f"{path}: no such file")
                 continue
-            pending: deque[Future[list[ClaimScore]]] = deque()
+            pending: deque[Future[_Rendered]] = deque()
             try:
                 for unit in _units(path, chunk_claims, chunk_lines, summary.errors):
                     if pool is None:
