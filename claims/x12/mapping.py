@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from claims.enums import AdjustmentGroup, ClaimForm, PlanType, Sex
 from claims.errors import DomainValueError
@@ -880,20 +880,37 @@ def structure_835(remittance: Remittance, *, control_number: str, component: str
     }
 
 
+def _frozen(value: Any, skip: str | None = None) -> Any:
+    """A hashable copy of a domain value (models as tuples of their fields, lists as tuples)."""
+    if isinstance(value, BaseModel):
+        return tuple((k, _frozen(v)) for k, v in value.__dict__.items() if k != skip)
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 def subscriber_groups(
     claims: Sequence[Claim],
-) -> list[tuple[list[Claim], list[Claim], dict[tuple[str, str | None, dt.date], list[Claim]]]]:
+) -> list[tuple[list[Claim], list[Claim], dict[Any, list[Claim]]]]:
     """One billing provider's claims grouped as the 837 hierarchy nests them: per subscriber and payer
-    (2000B), the claims of the subscriber themselves, and per dependent (2000C) that dependent's claims."""
-    by_subscriber: dict[tuple[str, str], list[Claim]] = defaultdict(list)
+    (2000B), the claims of the subscriber themselves, and per dependent (2000C) that dependent's claims.
+
+    Claims share a 2000B loop only when all it carries is the same (the payer with its plan type, the
+    subscriber's name, id, birth date, sex and address) and either all are the subscriber's own claims or
+    all are dependents'; dependents share a 2000C loop only when all of the patient's fields are the same.
+    Otherwise a later claim would be written with the first one's values and read back changed.
+    """
+    by_subscriber: dict[Any, list[Claim]] = defaultdict(list)
     for claim in claims:
-        by_subscriber[(claim.patient.member_id, claim.payer.payer_id)].append(claim)
+        own = claim.subscriber is None
+        person = _frozen(claim.patient if own else claim.subscriber, skip="relationship" if own else None)
+        by_subscriber[(claim.patient.member_id, own, person, _frozen(claim.payer))].append(claim)
     groups = []
     for subscriber_claims in by_subscriber.values():
-        own = [c for c in subscriber_claims if c.subscriber is None]
-        dependents: dict[tuple[str, str | None, dt.date], list[Claim]] = defaultdict(list)
+        own_claims = [c for c in subscriber_claims if c.subscriber is None]
+        dependents: dict[Any, list[Claim]] = defaultdict(list)
         for c in subscriber_claims:
             if c.subscriber is not None:
-                dependents[(c.patient.last_name, c.patient.first_name, c.patient.birth_date)].append(c)
-        groups.append((subscriber_claims, own, dependents))
+                dependents[_frozen(c.patient)].append(c)
+        groups.append((subscriber_claims, own_claims, dependents))
     return groups

@@ -74,3 +74,26 @@ def test_write_then_read_gives_the_same_claims(batch: list[Any]) -> None:
     doc = read_x12(text)
     assert doc.errors == []
     assert sorted(doc.claims, key=lambda c: c.claim_id) == sorted(batch, key=lambda c: c.claim_id)
+
+
+def test_claims_of_one_member_with_different_subscriber_data_keep_their_own() -> None:
+    """Found by the property above: claims of one member and payer were written under one 2000B loop, so
+    the later ones were read back with the first one's plan type, relationship or subscriber."""
+    base = make_claim()
+    other_plan = base.model_copy(
+        update={"claim_id": "B2", "payer": base.payer.model_copy(update={"plan_type": PlanType.MEDICAID})}
+    )
+    patient = base.patient.model_copy(update={"relationship": "19"})
+    dependent = base.model_copy(
+        update={
+            "claim_id": "B3",
+            "patient": patient,
+            "subscriber": base.patient.model_copy(update={"first_name": "SUBSCRIBER"}),
+        }
+    )
+    batch = [base, other_plan, dependent]
+    doc = read_x12(write_837(batch, created=dt.datetime(2026, 1, 1, 12, 0)))
+    assert doc.errors == []
+    assert sorted(doc.claims, key=lambda c: c.claim_id) == sorted(batch, key=lambda c: c.claim_id)
+    direct = write_837(batch, created=dt.datetime(2026, 1, 1, 12, 0), validate=False)
+    assert direct == write_837(batch, created=dt.datetime(2026, 1, 1, 12, 0))
