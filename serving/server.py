@@ -1,5 +1,6 @@
-"""The HTTP protocol the service runs under uvicorn: uvicorn's httptools protocol (its h11 one when httptools
-is not installed), with Nagle's algorithm off, on uvloop's event loop when uvloop is installed.
+"""The HTTP protocol the service runs under uvicorn: uvicorn's httptools protocol with Nagle's algorithm off,
+on uvloop's event loop where uvloop is installed (not on Windows). The h11 variant is kept for tools that
+run uvicorn with its pure-Python protocol.
 
 httptools parses HTTP in C and uvloop runs the event loop in C; both are uvicorn's "standard" extras, and
 on a 10-line claim they take about a millisecond of CPU off every request (measured with
@@ -19,12 +20,11 @@ import asyncio
 import contextlib
 import importlib.util
 import socket
-from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["NoDelayH11Protocol", "NoDelayHttpToolsProtocol", "disable_nagle", "http_protocol", "loop_name"]
+__all__ = ["NoDelayH11Protocol", "NoDelayHttpToolsProtocol", "disable_nagle", "loop_name"]
 
 
 def disable_nagle(transport: asyncio.BaseTransport) -> None:
@@ -49,13 +49,6 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         disable_nagle(transport)
         super().connection_made(transport)
-
-
-def http_protocol() -> type[Any]:
-    """The protocol class to serve with: httptools' when installed, else h11's; ``TCP_NODELAY`` either way."""
-    return (
-        NoDelayHttpToolsProtocol if importlib.util.find_spec("httptools") is not None else NoDelayH11Protocol
-    )
 
 
 def loop_name() -> str:

@@ -418,7 +418,7 @@ def serve_command(
             highlight=False,
         )
     from serving.app import log_config
-    from serving.server import http_protocol, loop_name
+    from serving.server import NoDelayHttpToolsProtocol, loop_name
 
     uvicorn.run(
         "serving.app:create_app_from_env",
@@ -428,7 +428,7 @@ def serve_command(
         workers=workers,
         log_config=log_config(),
         access_log=False,  # the service logs one line per request itself, with its request id
-        http=http_protocol(),  # uvicorn's httptools (or h11) protocol with TCP_NODELAY (see serving/server.py)
+        http=NoDelayHttpToolsProtocol,  # uvicorn's httptools protocol with TCP_NODELAY (see serving/server.py)
         loop=loop_name(),
         timeout_worker_healthcheck=120,  # a worker imports the packages and loads the model before it answers
     )

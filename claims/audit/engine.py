@@ -223,9 +223,9 @@ def apply_fix(claim: Claim, fix: Fix) -> Claim:
         lines[index] = ClaimLine.model_validate({**lines[index].model_dump(), **changes})
 
     if action is FixAction.ADD_MODIFIER:
-        modifiers = lines[index].modifiers if index is not None else []
-        if fix.value not in modifiers:
-            edit(modifiers=[*modifiers, fix.value][:4])
+        assert index is not None
+        if fix.value not in lines[index].modifiers:
+            edit(modifiers=[*lines[index].modifiers, fix.value][:4])
     elif action is FixAction.REMOVE_MODIFIER:
         assert index is not None
         edit(modifiers=[m for m in lines[index].modifiers if m != fix.value])

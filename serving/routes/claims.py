@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from functools import partial
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -67,17 +66,20 @@ def _log_rows(results: Sequence[ClaimResult], claims: Sequence[Claim], scorer: S
     return rows
 
 
-async def run_scoring(work: Callable[[], ScoreResponse], *, lines: int, settings: Settings) -> ScoreResponse:
-    """Run ``work`` on the event loop when the request is small, else in the thread pool.
+async def run_scoring(
+    claims: Sequence[Claim], authorizations: Sequence[Authorization] | None, **options: Any
+) -> ScoreResponse:
+    """:func:`score_claims` on the event loop when the request is small, else in the thread pool.
 
     Scoring is CPU-bound and holds the GIL: a thread gains no parallelism, and each hand-over between the
     event loop's thread and a pool thread waits for the GIL (up to the 5 ms switch interval when the other
     thread is busy), which cost more than scoring a 10-line claim. Large requests still go to a thread so
     that ``/healthz`` and the slot queue's time-outs keep answering while they are scored.
     """
-    if lines <= settings.inline_max_lines:
-        return work()
-    return await run_in_threadpool(work)
+    settings: Settings = options["settings"]
+    if sum(len(c.lines) for c in claims) <= settings.inline_max_lines:
+        return score_claims(claims, authorizations, **options)
+    return await run_in_threadpool(score_claims, claims, authorizations, **options)
 
 
 def score_claims(
@@ -138,19 +140,14 @@ async def score(
     explain: ExplainQuery = "auto",
 ) -> ScoreResponse:
     return await run_scoring(
-        partial(
-            score_claims,
-            body.all_claims,
-            body.authorizations,
-            explain=explain,
-            scorer=scorer,
-            settings=settings,
-            log=log,
-            metrics=metrics,
-            request=request,
-        ),
-        lines=sum(len(c.lines) for c in body.all_claims),
+        body.all_claims,
+        body.authorizations,
+        explain=explain,
+        scorer=scorer,
         settings=settings,
+        log=log,
+        metrics=metrics,
+        request=request,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -14,7 +13,7 @@ from serving.dependencies import get_app_settings, get_metrics, get_prediction_l
 from serving.errors import InvalidX12
 from serving.lifecycle import Metrics
 from serving.prediction_log import PredictionLog
-from serving.routes.claims import ExplainQuery, run_scoring, score_claims
+from serving.routes.claims import ExplainQuery, run_scoring
 from serving.schemas import ScoreResponse
 from serving.scorer import Scorer
 from serving.settings import Settings
@@ -82,18 +81,13 @@ async def score_837(
             errors=errors[:100] or ["no CLM segment found"],
         )
     return await run_scoring(
-        partial(
-            score_claims,
-            doc.claims,
-            None,
-            explain=explain,
-            scorer=scorer,
-            settings=settings,
-            log=log,
-            metrics=metrics,
-            request=request,
-            errors=errors,
-        ),
-        lines=sum(len(c.lines) for c in doc.claims),
+        doc.claims,
+        None,
+        explain=explain,
+        scorer=scorer,
         settings=settings,
+        log=log,
+        metrics=metrics,
+        request=request,
+        errors=errors,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 
 from serving.server import NoDelayH11Protocol, disable_nagle
@@ -49,10 +50,10 @@ def test_the_service_protocol_is_uvicorns_h11_with_the_fix() -> None:
 def test_the_service_serves_with_httptools_and_uvloop_when_installed() -> None:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    from serving.server import NoDelayHttpToolsProtocol, http_protocol, loop_name
+    from serving.server import NoDelayHttpToolsProtocol, loop_name
+    from training.cli import serve_command
 
-    assert http_protocol() is NoDelayHttpToolsProtocol and issubclass(
-        NoDelayHttpToolsProtocol, HttpToolsProtocol
-    )
+    assert issubclass(NoDelayHttpToolsProtocol, HttpToolsProtocol)
+    assert "NoDelayHttpToolsProtocol" in inspect.getsource(serve_command)  # what `denials serve` runs
     assert NoDelayHttpToolsProtocol.connection_made is not HttpToolsProtocol.connection_made
     assert loop_name() == "uvloop"  # a dependency of the project on Linux and macOS
