@@ -338,9 +338,7 @@ class Explainer:
         self.membership = np.zeros((len(specs), len(self.groups)))
         for i, spec in enumerate(specs):
             self.membership[i, group_index[spec.group]] = 1.0
-        self.group_features = {
-            g: np.array([i for i, s in enumerate(specs) if s.group == g]) for g in self.groups
-        }
+        self.group_features = {g: [i for i, s in enumerate(specs) if s.group == g] for g in self.groups}
         self.labels: dict[str, dict[int, str]] = {
             name: {code: value for value, code in vocabulary.items()}
             for name, vocabulary in model.builder_.vocabularies_.items()
@@ -366,19 +364,20 @@ class Explainer:
         ``contributions`` is the line's TreeSHAP row (features + bias), ``values`` its feature values.
         """
         sums = grouped if grouped is not None else self.group_contributions(contributions[None, :])[0]
-        order = np.argsort(-sums)
+        order = np.argsort(-sums)[:limit].tolist()
         used = dict(zip(self.names, np.asarray(values, dtype=np.float64).tolist(), strict=True))
         view = _Line(line, claim, findings, used, self.labels)
+        weights: list[float] = contributions.tolist()  # plain floats: cheaper to index than numpy scalars
         reasons: list[Reason] = []
-        for k in order[:limit]:
+        for k in order:
             total = float(sums[k])
             if total <= 1e-6:
                 break
             group = self.groups[k]
-            members = self.group_features[group]
-            ranked = members[np.argsort(-contributions[members])]
-            top = [self.names[i] for i in ranked[:3] if contributions[i] > 0]
-            feature = top[0] if top else self.names[int(ranked[0])]
+            # Largest contribution first; equal ones keep the catalogue's order.
+            ranked = sorted(self.group_features[group], key=lambda i: -weights[i])
+            top = [self.names[i] for i in ranked[:3] if weights[i] > 0]
+            feature = top[0] if top else self.names[ranked[0]]
             phrase = _PHRASES.get(group)
             text = phrase(view, feature) if phrase else GROUP_TEXT.get(group, group).capitalize()
             reasons.append(Reason(group, text, round(total, 4), tuple(top)))
