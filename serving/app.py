@@ -185,6 +185,7 @@ def create_app(
             payers=payers,
             explain_threshold=settings.explain_threshold,
             explain_top_k=settings.explain_top_k,
+            explain_min_risk=settings.explain_min_risk,
             reasons_per_line=settings.reasons_per_line,
         )
 

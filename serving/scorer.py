@@ -151,8 +151,10 @@ def _fix_key(fix: Fix) -> tuple[str, int | None, str]:
 class ModelScorer:
     """The :class:`Scorer` of a fitted :class:`~features.model.DenialModel`.
 
-    ``explain_threshold`` and ``explain_top_k`` choose the lines explained with ``explain="auto"``: every
-    line with a finding, every line at or above the threshold, and the k riskiest lines of each claim.
+    ``explain_threshold``, ``explain_top_k`` and ``explain_min_risk`` choose the lines explained with
+    ``explain="auto"``: every line with a finding, every line at or above the threshold, and the k riskiest
+    lines of each claim among those at or above ``explain_min_risk`` (reasons for a line the model gives a
+    1% risk would read as a warning a biller need not act on; ``explain="all"`` explains every line).
 
     >>> scorer = ModelScorer(model, info, salt="s")  # doctest: +SKIP
     >>> [result] = scorer.score([claim], authorizations=[])  # doctest: +SKIP
@@ -169,6 +171,7 @@ class ModelScorer:
         payers: Mapping[str, PayerPolicy] | None = None,
         explain_threshold: float = 0.2,
         explain_top_k: int = 2,
+        explain_min_risk: float = 0.05,
         reasons_per_line: int = 3,
     ) -> None:
         self.model = model
@@ -177,6 +180,7 @@ class ModelScorer:
         self.payers = dict(payers) if payers is not None else payers_by_id()
         self.explain_threshold = explain_threshold
         self.explain_top_k = explain_top_k
+        self.explain_min_risk = explain_min_risk
         self.reasons_per_line = reasons_per_line
         self.explainer = Explainer(model)
         self.iterations = int(model.best_iteration_)
@@ -355,7 +359,11 @@ class ModelScorer:
                     for k, line in enumerate(claim.lines)
                     if claim_wide or line.line_number in flagged or p[k] >= self.explain_threshold
                 }
-                chosen.update(int(k) for k in np.argsort(-p, kind="stable")[: self.explain_top_k])
+                chosen.update(
+                    k
+                    for k in np.argsort(-p, kind="stable")[: self.explain_top_k].tolist()
+                    if p[k] >= self.explain_min_risk
+                )
                 explain_rows.extend(start + k for k in sorted(chosen))
         contributions = self.contributions(original_rows[explain_rows]) if explain_rows else np.zeros((0, 0))
         grouped = self.explainer.group_contributions(contributions) if explain_rows else None

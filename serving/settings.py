@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_MODEL_URI", "Settings", "get_settings", "hash_api_key"]
+__all__ = ["DEFAULT_MODEL_URI", "ExplainSettings", "Settings", "get_settings", "hash_api_key"]
 
 DEFAULT_MODEL_URI = "models:/oncology-denials@champion"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -46,7 +46,25 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Settings(BaseSettings):
+class ExplainSettings(BaseSettings):
+    """Which lines get reasons and how many (``DENIALS_EXPLAIN_*``): shared by the API and ``denials score``,
+    so that both return the same content."""
+
+    model_config = SettingsConfigDict(env_prefix="DENIALS_", extra="ignore", frozen=True)
+
+    explain_threshold: float = Field(
+        0.2, ge=0, le=1, description="lines at or above this denial probability get exact TreeSHAP reasons"
+    )
+    explain_top_k: int = Field(
+        2, ge=0, description="the k riskiest lines of a claim are explained as well (if at explain_min_risk)"
+    )
+    explain_min_risk: float = Field(
+        0.05, ge=0, le=1, description="the top-k lines are explained only at or above this denial probability"
+    )
+    reasons_per_line: int = Field(3, ge=1, le=10)
+
+
+class Settings(ExplainSettings):
     """Settings of the scoring service (environment variables ``DENIALS_*``)."""
 
     model_config = SettingsConfigDict(env_prefix="DENIALS_", extra="ignore", frozen=True)
@@ -95,12 +113,6 @@ class Settings(BaseSettings):
     queue_timeout_s: float = Field(
         2.0, gt=0, description="how long a request waits for a scoring slot before a 503 with Retry-After"
     )
-    # --- explanations
-    explain_threshold: float = Field(
-        0.2, ge=0, le=1, description="lines at or above this denial probability get exact TreeSHAP reasons"
-    )
-    explain_top_k: int = Field(2, ge=0, description="the k riskiest lines of a claim are explained as well")
-    reasons_per_line: int = Field(3, ge=1, le=10)
     # --- prediction log
     prediction_log_url: str = Field(
         "sqlite:///data/serving/predictions.db", description="SQLAlchemy URL; empty string: no log"

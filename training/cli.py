@@ -459,6 +459,7 @@ def score_command(
     from serving.errors import ServingError
     from serving.model_store import load_model
     from serving.scorer import ModelScorer
+    from serving.settings import ExplainSettings
 
     if explain not in ("auto", "all", "none"):
         err_console.print(f"[red]error[/red]: --explain must be auto, all or none, not {explain!r}")
@@ -472,8 +473,16 @@ def score_command(
         raise typer.Exit(2) from None
     if loaded.info.note:
         err_console.print(f"[yellow]warning[/yellow]: {loaded.info.note}", highlight=False)
+    # The same explanation settings as the API (DENIALS_EXPLAIN_*), so both return the same content.
+    settings = ExplainSettings()
     scorer = ModelScorer(
-        loaded.model, loaded.info, salt=os.environ.get("DENIALS_ID_SALT") or secrets.token_hex(16)
+        loaded.model,
+        loaded.info,
+        salt=os.environ.get("DENIALS_ID_SALT") or secrets.token_hex(16),
+        explain_threshold=settings.explain_threshold,
+        explain_top_k=settings.explain_top_k,
+        explain_min_risk=settings.explain_min_risk,
+        reasons_per_line=settings.reasons_per_line,
     )
     total = 0
     for path in files:

@@ -66,6 +66,26 @@ def test_cli_and_api_return_the_same_numbers(client: TestClient, model_folder: P
         assert rows["claim_risk"].round(6).tolist()[0] == from_api[0]["claim_risk"]
 
 
+def test_cli_reads_the_api_explanation_settings(
+    model_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DENIALS_EXPLAIN_*`` choose the explained lines for ``denials score`` as for the API."""
+    path = GOLDEN / "office_nsclc_carbo_pem_pembro.837p"
+    explained = {}
+    for name, env in {"defaults": {}, "findings only": {"THRESHOLD": "1", "TOP_K": "0"}}.items():
+        for key, value in env.items():
+            monkeypatch.setenv(f"DENIALS_EXPLAIN_{key}", value)
+        out = tmp_path / f"{name}.jsonl"
+        result = runner.invoke(cli, ["score", str(path), "--out", str(out), "--model", str(model_folder)])
+        assert result.exit_code == 0, result.output
+        [score] = _jsonl(out)
+        flagged = {n for f in score["findings"] for n in f["lines"]}
+        explained[name] = {line["line_number"] for line in score["lines"] if line["reasons"] is not None}
+        if name == "findings only":
+            assert explained[name] == flagged
+    assert explained["findings only"] < explained["defaults"]
+
+
 def test_cli_reports_bad_inputs(model_folder: Path, tmp_path: Path, variations_dir: Path) -> None:
     (tmp_path / "bad.json").write_text('[{"claim_id": "X"}]')
     out = tmp_path / "out.jsonl"

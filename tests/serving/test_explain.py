@@ -62,8 +62,14 @@ def test_reasons_are_exact_treeshap_grouped(serving_model: DenialModel, sample: 
 def test_auto_explains_findings_high_risk_and_top_k(serving_model: DenialModel, sample: tuple) -> None:
     claims, auths = sample
     scorer = ModelScorer(
-        serving_model, model_info(serving_model), salt="s", explain_threshold=0.3, explain_top_k=1
+        serving_model,
+        model_info(serving_model),
+        salt="s",
+        explain_threshold=0.3,
+        explain_top_k=1,
+        explain_min_risk=0.05,
     )
+    seen = {"top only": 0, "top below the floor": 0}
     for claim in claims:
         on_file = auths.get((claim.payer.payer_id, claim.patient.member_id), [])
         [result] = scorer.score([claim], authorizations=on_file, explain="auto")
@@ -71,10 +77,14 @@ def test_auto_explains_findings_high_risk_and_top_k(serving_model: DenialModel, 
         claim_wide = any(not f.lines for f in result.findings)
         top = max(result.lines, key=lambda line: line.probability)
         for line in result.lines:
-            must = claim_wide or line.line_number in flagged or line.probability >= 0.3 or line is top
-            assert (line.reasons is not None) == must or (
-                line.reasons is not None and line.probability == top.probability
+            is_top = line is top and line.probability >= 0.05  # top-k only among lines worth a look
+            others = claim_wide or line.line_number in flagged or line.probability >= 0.3
+            assert (line.reasons is not None) == (others or is_top) or (
+                line.reasons is not None and line.probability == top.probability >= 0.05
             )
+            if line is top and not others:
+                seen["top only" if is_top else "top below the floor"] += 1
         [bare] = scorer.score([claim], authorizations=on_file, explain="none")
         assert all(line.reasons is None and line.category is None for line in bare.lines)
         assert [line.probability for line in bare.lines] == [line.probability for line in result.lines]
+    assert all(seen.values()), seen  # both sides of the floor were exercised
