@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck venv clean notebooks
+.PHONY: demo test test-explore lint typecheck venv clean notebooks
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(BIN)/ruff check claims features training serving tests benchmarks notebooks
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
+
+## The tests with freshly drawn property-test examples (CI's run uses a fixed set; see tests/conftest.py).
+test-explore: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check claims features training serving tests benchmarks notebooks

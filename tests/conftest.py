@@ -1,10 +1,18 @@
-"""Shared fixtures: paths to the committed X12 test files, and sample claims from the factories."""
+"""Shared fixtures: paths to the committed X12 test files, and sample claims from the factories.
+
+Property tests run a fixed set of examples by default (``derandomize``): a red build then always means a
+changed code path, never a newly drawn example. ``HYPOTHESIS_PROFILE=explore make test`` draws new examples
+on every run (``make test-explore``: for a scheduled job or a bug hunt; keep what it finds as an
+``@example`` or a regression test).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from claims.simulate import SimulationConfig, simulate_practice, write_simulation
 from claims.simulate.engine import SimulationResult
@@ -12,6 +20,10 @@ from claims.simulate.engine import SimulationResult
 DATA = Path(__file__).parent / "data"
 GOLDEN = DATA / "x12" / "golden"
 VARIATIONS = DATA / "x12" / "variations"
+
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
