@@ -183,10 +183,7 @@ def create_app(
             loaded.info,
             salt=settings.salt(),
             payers=payers,
-            explain_threshold=settings.explain_threshold,
-            explain_top_k=settings.explain_top_k,
-            explain_min_risk=settings.explain_min_risk,
-            reasons_per_line=settings.reasons_per_line,
+            **settings.explain_options(),
         )
 
     @asynccontextmanager

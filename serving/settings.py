@@ -63,6 +63,10 @@ class ExplainSettings(BaseSettings):
     )
     reasons_per_line: int = Field(3, ge=1, le=10)
 
+    def explain_options(self) -> dict[str, Any]:
+        """These settings as :class:`~serving.scorer.ModelScorer` keyword arguments."""
+        return self.model_dump(include=set(ExplainSettings.model_fields))
+
 
 class Settings(ExplainSettings):
     """Settings of the scoring service (environment variables ``DENIALS_*``)."""

@@ -7,8 +7,9 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -374,6 +375,23 @@ def evaluate_command(
     console.print(_metrics_table(f"{model} on the test period of {data}", evaluation.metrics))
 
 
+SettingsT = TypeVar("SettingsT")
+
+
+def _settings_or_exit(read: Callable[[], SettingsT]) -> SettingsT:
+    """Settings read from ``DENIALS_*``; invalid ones end the command with one line each (no traceback)."""
+    from pydantic import ValidationError
+
+    try:
+        return read()
+    except ValidationError as e:
+        for error in e.errors():
+            where = f"DENIALS_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
+            message = error["msg"].removeprefix("Value error, ")
+            err_console.print(f"[red]error[/red]: {where}{message}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
@@ -389,7 +407,6 @@ def serve_command(
 ) -> None:
     """Start the scoring service (settings from DENIALS_* environment variables; options override them)."""
     import uvicorn
-    from pydantic import ValidationError
 
     from serving.settings import Settings
 
@@ -398,14 +415,7 @@ def serve_command(
     os.environ.update({f"DENIALS_{k}": str(v) for k, v in given.items() if v is not None})
     if demo:
         os.environ["DENIALS_DEMO"] = "true"
-    try:
-        settings = Settings().with_demo_key()
-    except ValidationError as e:
-        for error in e.errors():
-            err_console.print(
-                f"[red]error[/red]: {error['msg'].removeprefix('Value error, ')}", highlight=False
-            )
-        raise typer.Exit(2) from None
+    settings = _settings_or_exit(lambda: Settings().with_demo_key())
     url = f"http://{settings.host}:{settings.port}"
     if settings.demo:
         key = settings.demo_key.get_secret_value() if settings.demo_key else "<one of your keys>"
@@ -464,6 +474,8 @@ def score_command(
     if explain not in ("auto", "all", "none"):
         err_console.print(f"[red]error[/red]: --explain must be auto, all or none, not {explain!r}")
         raise typer.Exit(2)
+    # The same explanation settings as the API (DENIALS_EXPLAIN_*), so both return the same content.
+    explain_settings = _settings_or_exit(ExplainSettings)
     try:
         with console.status(f"loading {model}"):
             loaded = load_model(model, tracking_uri=tracking_uri, cache=cache)
@@ -473,16 +485,11 @@ def score_command(
         raise typer.Exit(2) from None
     if loaded.info.note:
         err_console.print(f"[yellow]warning[/yellow]: {loaded.info.note}", highlight=False)
-    # The same explanation settings as the API (DENIALS_EXPLAIN_*), so both return the same content.
-    settings = ExplainSettings()
     scorer = ModelScorer(
         loaded.model,
         loaded.info,
         salt=os.environ.get("DENIALS_ID_SALT") or secrets.token_hex(16),
-        explain_threshold=settings.explain_threshold,
-        explain_top_k=settings.explain_top_k,
-        explain_min_risk=settings.explain_min_risk,
-        reasons_per_line=settings.reasons_per_line,
+        **explain_settings.explain_options(),
     )
     total = 0
     for path in files:

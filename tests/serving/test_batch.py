@@ -86,6 +86,15 @@ def test_cli_reads_the_api_explanation_settings(
     assert explained["findings only"] < explained["defaults"]
 
 
+def test_cli_refuses_bad_explanation_settings(model_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DENIALS_EXPLAIN_THRESHOLD", "high")
+    path = GOLDEN / "office_nsclc_carbo_pem_pembro.837p"
+    result = runner.invoke(cli, ["score", str(path), "--out", "never.jsonl", "--model", str(model_folder)])
+    assert result.exit_code == 2
+    assert "DENIALS_EXPLAIN_THRESHOLD: Input should be a valid number" in result.output
+    assert "Traceback" not in result.output and not Path("never.jsonl").exists()
+
+
 def test_cli_reports_bad_inputs(model_folder: Path, tmp_path: Path, variations_dir: Path) -> None:
     (tmp_path / "bad.json").write_text('[{"claim_id": "X"}]')
     out = tmp_path / "out.jsonl"
