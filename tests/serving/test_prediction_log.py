@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
 
 from claims.ingest import hash_identifier
 from claims.samples import make_claim
 from serving import open_prediction_log
+from serving.prediction_log import PREDICTIONS, LogRow, PredictionLog, metadata
 from tests.serving.conftest import KEY, SALT, claim_json
 
 
@@ -68,3 +72,34 @@ def test_the_log_survives_a_restart(app: FastAPI, tmp_path: Path) -> None:
             assert client.post("/v1/claims/score", json=body).status_code == 200
     with sqlite3.connect(tmp_path / "predictions.db") as db:
         assert db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 10
+
+
+def _row(number: int) -> LogRow:
+    return LogRow(
+        request_id="r1", claim_key="c" * 16, patient_key="p" * 16, line_number=number, procedure_code="J9271",
+        payer_id="MEDICARE-A", model_name="oncology-denials", model_version="7", features_digest="d" * 16,
+        probability=number / 10, category=None if number % 2 else "authorization",
+        category_probability=None if number % 2 else 0.5, latency_ms=4.2,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("paramstyle", ["qmark", "named", "numeric"])
+def test_rows_are_written_with_the_dialects_own_parameters(tmp_path: Path, paramstyle: str) -> None:
+    """The driver-level INSERT binds by position or by name, whatever the driver's style, and the
+    dialect's own conversions apply: the timestamp reads back as the datetime it was."""
+    log = PredictionLog(create_engine(f"sqlite:///{tmp_path / 'p.db'}", paramstyle=paramstyle))
+    assert log.engine is not None
+    metadata.create_all(log.engine)
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    log.append([_row(n) for n in range(1, 5)])
+    assert log.flush()
+    log.close()
+    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(select(PREDICTIONS).order_by(PREDICTIONS.c.line_number)).mappings().all()
+    assert [r["line_number"] for r in rows] == [1, 2, 3, 4]
+    assert [r["probability"] for r in rows] == [0.1, 0.2, 0.3, 0.4]
+    assert [r["category"] for r in rows] == [None, "authorization", None, "authorization"]
+    assert {(r["model_version"], r["payer_id"], r["request_id"]) for r in rows} == {("7", "MEDICARE-A", "r1")}
+    assert all(isinstance(r["logged_at"], dt.datetime) and r["logged_at"] >= before for r in rows)
+    assert log.status()["written"] == 4 and log.healthy
