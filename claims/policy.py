@@ -39,6 +39,12 @@ class PolicyError(ClaimsError):
     """A payer policy file is malformed (the message names the file and the field path)."""
 
 
+#: Answers of PayerPolicy.requires_auth (policies are frozen), keyed by the policy's id and the question;
+#: the policy is kept with its answer so that a recycled id is never taken for it. At most _MEMO_SIZE.
+_AUTH_MEMO: dict[tuple[int, str, DrugClass | None, dt.date], tuple[PayerPolicy, bool]] = {}
+_MEMO_SIZE = 4096
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -136,11 +142,19 @@ class PayerPolicy(_Frozen):
 
     def requires_auth(self, code: str, drug_class: DrugClass | None, on: dt.date) -> bool:
         """True when a prior authorization is required for ``code`` on ``on`` (never for Medicare FFS)."""
-        return any(
+        key = (id(self), code, drug_class, on)
+        hit = _AUTH_MEMO.get(key)
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        found = any(
             rule.in_effect(on)
             and (code in rule.codes or (drug_class is not None and drug_class in rule.drug_classes))
             for rule in self.prior_auth
         )
+        if len(_AUTH_MEMO) >= _MEMO_SIZE:
+            _AUTH_MEMO.clear()
+        _AUTH_MEMO[key] = (self, found)
+        return found
 
     def covered_prefixes(self, code: str, on: dt.date) -> tuple[str, ...] | None:
         """The payer's own diagnosis list for ``code`` on ``on``, or None when it follows the label."""

@@ -488,8 +488,12 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         dx_index, dx_values = _factorize(c["diagnoses"])
         width = len(dx_values) + 1
         pairs, inverse = np.unique(code_index * width + dx_index, return_inverse=True)
+        label_memo = self._memo("label_match")
         match = np.array(
-            [self._label_match(_text(code_values[p // width]), _text(dx_values[p % width])) for p in pairs],
+            [
+                self._label_match(_text(code_values[p // width]), _text(dx_values[p % width]), label_memo)
+                for p in pairs.tolist()
+            ],
             dtype=np.float64,
         )
         out["dx_label_match"] = match[inverse.reshape(-1)] if len(pairs) else np.zeros(n)
@@ -503,10 +507,9 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         )
         out["investigational_code"] = attributes[:, 7]
         # timing
-        out["days_to_submission"] = submitted - column_days(c["claim_service_from"], self._memo("days"))
-        out["service_span_days"] = column_days(c["claim_service_to"], self._memo("days")) - column_days(
-            c["claim_service_from"], self._memo("days")
-        )
+        claim_from = column_days(c["claim_service_from"], self._memo("days"))
+        out["days_to_submission"] = submitted - claim_from
+        out["service_span_days"] = column_days(c["claim_service_to"], self._memo("days")) - claim_from
         # authorization
         status = _encode(c["auth_status"], voc["auth_status"], self._memo("auth_status"))
         for k, name in enumerate(AUTH_STATUSES, start=1):
@@ -618,12 +621,22 @@ class LineFeatureBuilder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             0.0,
         )
 
-    def _label_match(self, code: str, diagnoses: str) -> float:
+    def _label_match(self, code: str, diagnoses: str, memo: dict[Any, Any] | None = None) -> float:
+        key = (code, diagnoses)
+        found = memo.get(key) if memo is not None else None
+        if found is not None:
+            return float(found)
         families = self.label_families_.get(code)
         if not families:
-            return math.nan
-        undotted = [d.replace(".", "") for d in diagnoses.split("|") if d]
-        return float(any(d.startswith(f) for d in undotted for f in families))
+            found = math.nan
+        else:
+            undotted = [d.replace(".", "") for d in diagnoses.split("|") if d]
+            found = float(any(d.startswith(f) for d in undotted for f in families))
+        if memo is not None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = found
+        return found
 
 
 _FLOAT_COLUMNS = frozenset({"patient_age", "claim_total_charge", "claim_line_count", "line_number", "units",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -140,8 +141,12 @@ def claim_risk(probabilities: Iterable[float]) -> float:
     return 1.0 - survive
 
 
-def _digest(row: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(row).tobytes()).hexdigest()[:16]
+def _digests(rows: np.ndarray) -> list[str]:
+    """The first 16 hex digits of the SHA-256 of each row's bytes (the features digest of a line)."""
+    data = np.ascontiguousarray(rows)
+    width = data.shape[1] * data.itemsize if data.ndim == 2 else 0
+    raw = data.tobytes()
+    return [hashlib.sha256(raw[k : k + width]).hexdigest()[:16] for k in range(0, len(raw), width or 1)]
 
 
 def _fix_key(fix: Fix) -> tuple[str, int | None, str]:
@@ -343,12 +348,12 @@ class ModelScorer:
         categories = self._categories(original_rows) if explain != "none" else None
 
         # Which lines to explain.
-        starts = np.cumsum([0, *(len(c.lines) for c in originals)])
+        starts = [0, *itertools.accumulate(len(c.lines) for c in originals)]
         explain_rows: list[int] = []
         if explain != "none":
             for index, claim in enumerate(originals):
                 start = int(starts[index])
-                p = probability[start : start + len(claim.lines)]
+                p = probability[start : start + len(claim.lines)].tolist()
                 if explain == "all":
                     explain_rows.extend(range(start, start + len(claim.lines)))
                     continue
@@ -361,7 +366,7 @@ class ModelScorer:
                 }
                 chosen.update(
                     k
-                    for k in np.argsort(-p, kind="stable")[: self.explain_top_k].tolist()
+                    for k in sorted(range(len(p)), key=lambda k: -p[k])[: self.explain_top_k]
                     if p[k] >= self.explain_min_risk
                 )
                 explain_rows.extend(start + k for k in sorted(chosen))
@@ -370,9 +375,16 @@ class ModelScorer:
         explained = {row: k for k, row in enumerate(explain_rows)}
 
         names = self.model.categories_
+        best: list[int] = []
+        best_p: list[float] = []
+        if categories is not None and len(names):
+            best = categories.argmax(axis=1).tolist()
+            best_p = categories[np.arange(len(categories)), best].tolist()
+        digests = _digests(original_rows)
+        p_all = probability[:n_original].tolist()
         results: list[ClaimResult] = []
         for index, claim in enumerate(originals):
-            start = int(starts[index])
+            start = starts[index]
             found = findings[index]
             by_line: dict[int, list[int]] = defaultdict(list)
             for position, finding in enumerate(found):
@@ -383,9 +395,8 @@ class ModelScorer:
                 row = start + k
                 category: str | None = None
                 category_p: float | None = None
-                if categories is not None and len(names):
-                    best = int(np.argmax(categories[row]))
-                    category, category_p = str(names[best]), float(categories[row, best])
+                if best:
+                    category, category_p = str(names[best[row]]), best_p[row]
                 reasons = None
                 if row in explained and grouped is not None:
                     e = explained[row]
@@ -404,12 +415,12 @@ class ModelScorer:
                         line_number=line.line_number,
                         procedure_code=line.procedure_code,
                         charge=float(line.charge),
-                        probability=float(probability[row]),
+                        probability=p_all[row],
                         category=category,
                         category_probability=category_p,
                         reasons=reasons,
                         findings=by_line.get(line.line_number, []),
-                        features_digest=_digest(original_rows[row]),
+                        features_digest=digests[row],
                     )
                 )
             p_lines = [line.probability for line in lines]

@@ -132,11 +132,15 @@ class Rule:
     effective_to: dt.date | None = None
 
     def applies_to(self, claim: Claim) -> bool:
-        if claim.payer.plan_type not in self.payer_types:
+        return self.applies(claim.payer.plan_type, claim.service_from, claim.service_to)
+
+    def applies(self, plan_type: PlanType, service_from: dt.date, service_to: dt.date) -> bool:
+        """Whether the rule checks a claim of ``plan_type`` with services in ``[service_from, service_to]``."""
+        if plan_type not in self.payer_types:
             return False
-        if self.effective_from is not None and claim.service_to < self.effective_from:
+        if self.effective_from is not None and service_to < self.effective_from:
             return False
-        return not (self.effective_to is not None and claim.service_from > self.effective_to)
+        return not (self.effective_to is not None and service_from > self.effective_to)
 
     def finding(self, lines: Iterable[int], message: str, fix: Fix | None = None) -> Finding:
         return Finding(self.id, self.severity, tuple(lines), message, self.citation, fix)
@@ -197,8 +201,10 @@ def audit_claim(
 
     context = AuditContext(payer=payer, authorizations=authorizations, submitted=submitted, today=today)
     findings: list[Finding] = []
+    dates = [line.service_date for line in claim.lines]
+    plan_type, service_from, service_to = claim.payer.plan_type, min(dates), max(dates)
     for candidate in REGISTRY.values() if rules is None else rules:
-        if candidate.applies_to(claim):
+        if candidate.applies(plan_type, service_from, service_to):
             findings.extend(candidate.check(claim, context))
     findings.sort(key=lambda f: (f.severity is not Severity.ERROR, f.lines or (0,), f.rule_id))
     return findings
