@@ -34,7 +34,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     folder = save_model_folder(serving_model, tmp_path / "model")
     port = _free_port()
     env = {
@@ -44,19 +44,22 @@ def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, su
         "DENIALS_PREDICTION_LOG_URL": f"sqlite:///{tmp_path / 'predictions.db'}",
         "DENIALS_MAX_BODY_BYTES": "100000",
     }
-    process = subprocess.Popen(
-        [str(DENIALS), "serve", "--port", str(port), "--model", str(folder)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-    )
+    # The server's output goes to a file: a pipe nobody reads until the end fills up (64 KB, a few hundred
+    # log lines under load) and then blocks the server's logging, and with it the server.
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(DENIALS), "serve", "--port", str(port), "--model", str(folder)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert process.poll() is None, log.read_text()
             try:
                 if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                     break
@@ -65,7 +68,7 @@ def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, su
             time.sleep(0.3)
         else:
             pytest.fail("the service did not become ready within 120 s")
-        yield url, process
+        yield url, process, log
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -76,8 +79,8 @@ def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, su
 
 
 @pytest.mark.slow
-def test_real_server(server: tuple[str, subprocess.Popen[str]]) -> None:
-    url, process = server
+def test_real_server(server: tuple[str, subprocess.Popen[bytes], Path]) -> None:
+    url, process, log = server
     headers = {"X-API-Key": KEY}
     with httpx.Client(base_url=url, timeout=30) as client:
         assert client.get("/healthz").json() == {"status": "alive"}
@@ -116,7 +119,8 @@ def test_real_server(server: tuple[str, subprocess.Popen[str]]) -> None:
         assert len(statuses) > 10 and set(statuses) == {200}
         assert client.get("/readyz").json()["reloads"] == 3
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=30)
+    process.wait(timeout=30)
+    output = log.read_text()
     assert "POST /v1/claims/score 200" in output
     patient = make_claim("office_folfox_bev_dependent").patient
     assert patient.last_name not in output and patient.member_id not in output
