@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import json
 import multiprocessing
 import time
@@ -325,6 +326,9 @@ _worker: dict[str, Any] = {}
 
 def _init_worker(scorer: Scorer, authorizations: Sequence[Authorization] | None, explain: Explain,
                  fixes: bool, kind: str) -> None:  # fmt: skip
+    # The forked worker's inherited heap (the model, code tables) out of the cyclic collector's sight: no
+    # full collection walks it again (nor copies its pages from the parent; see serving.lifecycle).
+    gc.freeze()
     _worker.update(scorer=scorer, authorizations=authorizations, explain=explain, fixes=fixes, kind=kind)
 
 

@@ -10,6 +10,7 @@ of the registry alias; a failed reload leaves the current model serving and is c
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from serving.errors import ModelUnavailable, Overloaded, ServingError
 from serving.scorer import Scorer
 
-__all__ = ["Metrics", "ModelSlot", "ReloadResult", "ScoringGate"]
+__all__ = ["Metrics", "ModelSlot", "ReloadResult", "ScoringGate", "settle_heap"]
 
 logger = logging.getLogger("serving.model")
 
@@ -53,6 +54,22 @@ class Metrics:
             self.lines_scored += lines
 
 
+def settle_heap(*, full: bool) -> None:
+    """Collect, then move every object alive now (the model, the code and reference tables: ~300,000
+    objects) out of the cyclic collector's generations with :func:`gc.freeze`.
+
+    Without it, each automatic full collection walks them all: ~170 ms with the GIL held, which stalled
+    every request in flight on that worker and set the p99 under load. Frozen objects are still freed by
+    reference counting. ``full`` (a reload) first unfreezes, so that reference cycles of the model being
+    replaced can be collected once the requests still using it finish; that collection holds the GIL once
+    per reload (~0.2 s on a 2-core machine), which delays the requests in flight but fails none.
+    """
+    if full:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class ModelSlot:
     """Holds the current scorer; ``reload`` swaps it atomically after the new one answers its probe."""
 
@@ -81,7 +98,9 @@ class ModelSlot:
         scorer = self._build()
         if not scorer.probe():
             raise ModelUnavailable(f"the model {scorer.info.uri} does not answer its probe claim")
+        replaced = self._current is not None
         self._current = scorer
+        settle_heap(full=replaced)
         info = scorer.info
         logger.info(
             "model %s version %s from %s in use (%.1f s)%s",

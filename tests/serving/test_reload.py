@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,3 +83,24 @@ def test_periodic_check_reloads_a_new_champion(settings: Settings, serving_model
             assert time.monotonic() < deadline, "the new champion was not picked up"
             time.sleep(0.05)
         assert client.get("/readyz").json()["reloads"] == 1
+
+
+def test_the_model_in_use_is_frozen_and_a_replaced_one_is_freed(
+    settings: Settings, serving_model: DenialModel
+) -> None:
+    """The loaded model is moved out of the collector's generations (no ~0.2 s full collections under
+    load), and reloading still lets the model it replaced go."""
+    versions = itertools.count(1)
+    loader: Callable[[Settings], LoadedModel] = lambda s: LoadedModel(  # noqa: E731
+        serving_model, model_info(serving_model, version=str(next(versions)))
+    )
+    app = create_app(settings, loader=loader)
+    with TestClient(app, headers={"X-API-Key": KEY}) as client:
+        first = weakref.ref(app.state.models.current)
+        assert gc.get_freeze_count() > 0
+        assert client.post("/v1/model/reload").status_code == 200
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert first() is None
+        assert client.get("/v1/model").json()["version"] == "2"
+        assert client.post("/v1/claims/score", json={"claim": claim_json(make_claim())}).status_code == 200
