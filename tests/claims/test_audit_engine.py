@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -135,3 +136,17 @@ def test_cli_audit_exit_codes(tmp_path: Path, golden_dir: Path) -> None:
     assert "JZ" in result.output
     missing = runner.invoke(app, ["audit", str(tmp_path / "nope.837")])
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_an_audit_leaves_no_reference_cycles(audited: list[tuple[Any, dict[str, Any]]]) -> None:
+    """Every audited claim is freed by reference counting as soon as it is dropped: a cycle through the
+    audit's shared facts kept each claim and its lines alive until a collection (~10 objects a line,
+    ~20% of batch scoring time in the collector)."""
+    gc.collect()
+    gc.disable()
+    try:
+        findings = sum(len(audit_claim(claim, **context)) for claim, context in audited[:300])
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert findings > 0

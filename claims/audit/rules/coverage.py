@@ -368,8 +368,8 @@ class _AuthView:
     """What the authorization rules need to know about one claim (computed once per rule call)."""
 
     def __init__(self, claim: Claim, context: AuditContext) -> None:
-        self.claim = claim
-        self.context = context
+        # Nothing here refers back to the context: the view is kept in ``context.extra``, and a reference
+        # cycle would leave every audited claim to the cyclic collector instead of freeing it at once.
         payer = context.payer
         members = _members(claim)
         payer_id = claim.payer.payer_id
