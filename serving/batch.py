@@ -333,12 +333,25 @@ def _init_worker(scorer: Scorer, authorizations: Sequence[Authorization] | None,
 
 
 def _score_unit(unit: pd.DataFrame | list[ClaimInput], source: str = "") -> _Rendered:
-    """Score one chunk and render its output rows (a table chunk is turned into claims here, in the worker)."""
-    inputs = _table_chunk(unit, source) if isinstance(unit, pd.DataFrame) else unit
-    results = _worker["scorer"].score(
-        inputs, authorizations=_worker["authorizations"], explain=_worker["explain"], fixes=_worker["fixes"]
-    )
-    return _render([claim_score(r) for r in results], _worker["kind"])
+    """Score one chunk and render its output rows (a table chunk is turned into claims here, in the worker).
+
+    The cyclic collector is paused for the chunk and run once after it: scoring makes no reference cycles
+    (the audit's were removed), but its hundreds of thousands of short-lived containers set off young
+    collections that cost ~12% of a chunk's time.
+    """
+    gc.disable()
+    try:
+        inputs = _table_chunk(unit, source) if isinstance(unit, pd.DataFrame) else unit
+        results = _worker["scorer"].score(
+            inputs,
+            authorizations=_worker["authorizations"],
+            explain=_worker["explain"],
+            fixes=_worker["fixes"],
+        )
+        return _render([claim_score(r) for r in results], _worker["kind"])
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def _units(path: Path, chunk_claims: int, chunk_lines: int, errors: list[str]) -> Iterator[Any]:
