@@ -430,8 +430,7 @@ def serve_command(
     from serving.app import log_config
     from serving.server import NoDelayHttpToolsProtocol, loop_name
 
-    uvicorn.run(
-        "serving.app:create_app_from_env",
+    options: dict[str, Any] = dict(
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -442,6 +441,44 @@ def serve_command(
         loop=loop_name(),
         timeout_worker_healthcheck=120,  # a worker imports the packages and loads the model before it answers
     )
+    if workers > 1 and _serve_workers_on_own_sockets(
+        uvicorn.Config("serving.app:create_app_from_env", **options)
+    ):
+        return
+    uvicorn.run("serving.app:create_app_from_env", **options)
+
+
+def _serve_workers_on_own_sockets(config: Any) -> bool:
+    """uvicorn's worker supervisor with a listening socket per worker (``SO_REUSEPORT``; see
+    :mod:`serving.server`), so that the kernel, not the first worker to wake, spreads connections. False
+    where the platform lacks it (then uvicorn's shared socket is used)."""
+    import logging
+
+    from uvicorn.supervisors import Multiprocess
+
+    from serving.server import ReusePortListener, reuse_port_supported
+
+    if not reuse_port_supported():
+        return False
+    try:
+        sock = ReusePortListener.bind_to(config.host, config.port)
+    except OSError as e:
+        err_console.print(f"cannot listen on {config.host}:{config.port}: {e.strerror or e}")
+        raise typer.Exit(1) from None
+    host, port = sock.getsockname()[:2]
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d with %d workers, a listening socket each (Press CTRL+C to quit)",
+        host,
+        port,
+        config.workers,
+    )
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return True
 
 
 @app.command("score")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from claims.samples import make_claim
 from features.model import DenialModel
 from serving import hash_api_key
+from serving.server import reuse_port_supported
 from tests.serving.conftest import KEY, claim_json, save_model_folder
 from training.cli import app as cli
 
@@ -33,8 +35,10 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+def _start(
+    tmp_path: Path, serving_model: DenialModel, *options: str
+) -> tuple[str, subprocess.Popen[bytes], Path]:
+    """``denials serve`` on a free port, its output in a file, once ``/readyz`` answers."""
     folder = save_model_folder(serving_model, tmp_path / "model")
     port = _free_port()
     env = {
@@ -49,33 +53,42 @@ def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, su
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(DENIALS), "serve", "--port", str(port), "--model", str(folder)],
+            [str(DENIALS), "serve", "--port", str(port), "--model", str(folder), *options],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
         )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return url, process, log
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    _stop(process)
+    pytest.fail("the service did not become ready within 120 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("the service did not become ready within 120 s")
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path, serving_model: DenialModel) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    url, process, log = _start(tmp_path, serving_model)
+    try:
         yield url, process, log
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 @pytest.mark.slow
@@ -127,10 +140,74 @@ def test_real_server(server: tuple[str, subprocess.Popen[bytes], Path]) -> None:
 
 
 def test_serve_refuses_unsafe_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DENIALS_API_KEY_HASHES", "DENIALS_DEMO", "DENIALS_HOST"):
-        monkeypatch.delenv(name, raising=False)
+    # `denials serve` passes its options to the workers through the environment: set-then-delete makes
+    # monkeypatch restore every variable it may write, so none leaks into the tests that run after.
+    for name in ("API_KEY_HASHES", "DEMO", "DEMO_KEY", "HOST", "PORT", "MODEL_URI", "TRACKING_URI"):
+        monkeypatch.setenv(f"DENIALS_{name}", "")
+        monkeypatch.delenv(f"DENIALS_{name}")
     runner = CliRunner()
     result = runner.invoke(cli, ["serve", "--port", "9"])
     assert result.exit_code == 2 and "no API keys configured" in result.output
     result = runner.invoke(cli, ["serve", "--demo", "--host", "0.0.0.0", "--port", "9"])
     assert result.exit_code == 2 and "loopback" in result.output
+
+
+def _listening(port: int) -> int:
+    """Listening TCP sockets on ``port`` (Linux: /proc/net/tcp and tcp6)."""
+    count = 0
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        if table.exists():
+            for row in table.read_text().splitlines()[1:]:
+                local, state = row.split()[1], row.split()[3]
+                count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+    return count
+
+
+def _workers(pid: int) -> set[int]:
+    """Live uvicorn worker processes of the supervisor ``pid`` (spawned children; not its resource tracker,
+    not zombies)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            command = (stat.parent / "cmdline").read_bytes()
+            if int(parent) == pid and state != "Z" and b"spawn_main" in command:
+                found.add(int(stat.parent.name))
+    return found
+
+
+def _until(condition: Callable[[], bool], seconds: float = 120) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not reuse_port_supported(), reason="a listening socket per worker needs Linux SO_REUSEPORT"
+)
+def test_each_worker_listens_on_its_own_socket(tmp_path: Path, serving_model: DenialModel) -> None:
+    """With --workers 2, each worker has its own listening socket (the kernel spreads connections over them,
+    instead of the first worker to wake taking a whole burst); a worker that dies is replaced with one."""
+    url, process, log = _start(tmp_path, serving_model, "--workers", "2")
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        assert _until(lambda: _listening(port) == 2), log.read_text()
+        for _ in range(6):  # a new connection each time
+            response = httpx.post(f"{url}/v1/claims/score", json={"claim": claim_json(make_claim())},
+                                  headers={"X-API-Key": KEY}, timeout=30)  # fmt: skip
+            assert response.status_code == 200
+        workers = _workers(process.pid)
+        assert len(workers) == 2
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        assert _until(lambda: len(_workers(process.pid) - workers) == 1 and _listening(port) == 2), (
+            log.read_text()
+        )
+        assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+    finally:
+        _stop(process)
+    assert "a listening socket each" in log.read_text()
