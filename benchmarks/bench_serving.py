@@ -162,7 +162,10 @@ def _free_port() -> int:
         return port
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path, workers: int, timeout: float = 180) -> None:
+    """Until ``url`` answers 200 *and* the server's log shows every worker's start-up complete: the first
+    worker answers while the others still load the model, and a load started then puts every connection
+    on the first worker for the whole run (half the claims a second)."""
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -170,12 +173,14 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> N
         if process.poll() is not None:
             raise SystemExit(f"the server exited with {process.returncode} before answering {url}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
+            answered = httpx.get(url, timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
+            answered = False
+        started = log.read_text(errors="replace").count("Application startup complete")
+        if answered and started >= workers:
+            return
         time.sleep(0.3)
-    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
+    raise SystemExit(f"{url} did not answer with {workers} workers started within {timeout:.0f} s")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -374,17 +379,18 @@ def _http(
         "mlflow": [str(VENV_BIN / "mlflow"), "models", "serve", "-m", str(folder), "--env-manager", "local",
                    "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", str(workers)],
     }  # fmt: skip
-    servers = {
-        name: subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-        for name, command in commands.items()
-    }  # fmt: skip
+    logs = {name: workdir / f"{name}-server.log" for name in commands}
+    servers = {}
+    for name, command in commands.items():
+        with logs[name].open("wb") as log:
+            servers[name] = subprocess.Popen(command, env=env, cwd=workdir, stdout=log,
+                                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     out: dict[str, Any] = {
         "workers": workers, "seconds_per_run": seconds, "rounds": repeats, "load_generator": generator
     }  # fmt: skip
     try:
-        _wait(f"http://127.0.0.1:{ours_port}/readyz", servers["ours"])
-        _wait(f"http://127.0.0.1:{mlflow_port}/ping", servers["mlflow"])
+        _wait(f"http://127.0.0.1:{ours_port}/readyz", servers["ours"], logs["ours"], workers)
+        _wait(f"http://127.0.0.1:{mlflow_port}/ping", servers["mlflow"], logs["mlflow"], workers)
         targets = {
             "ours_explained_with_fixes": (
                 f"http://127.0.0.1:{ours_port}/v1/claims/score",
