@@ -89,7 +89,14 @@ class ReusePortListener(socket.socket):
 
     @classmethod
     def bind_to(cls, host: str, port: int) -> ReusePortListener:
+        """Bound to ``(host, port)``; ``OSError`` if anything holds the address already. ``SO_REUSEPORT``
+        alone would let a second service started on the same port share it silently (connections split
+        between the two): a plain bind first proves the address free (and picks the port for port 0)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+            port = probe.getsockname()[1]
         sock = cls(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

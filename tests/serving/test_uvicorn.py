@@ -200,6 +200,24 @@ def test_each_worker_listens_on_its_own_socket(tmp_path: Path, serving_model: De
             response = httpx.post(f"{url}/v1/claims/score", json={"claim": claim_json(make_claim())},
                                   headers={"X-API-Key": KEY}, timeout=30)  # fmt: skip
             assert response.status_code == 200
+        # A second service on the same address is refused, not let in to share the connections.
+        second = subprocess.run(
+            [
+                str(DENIALS),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--model",
+                str(tmp_path / "model"),
+            ],
+            env={**os.environ, "DENIALS_API_KEY_HASHES": hash_api_key(KEY), "DENIALS_ID_SALT": "other"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 1 and "cannot listen" in second.stderr
         workers = _workers(process.pid)
         assert len(workers) == 2
         victim = min(workers)
