@@ -326,8 +326,8 @@ _worker: dict[str, Any] = {}
 
 def _init_worker(scorer: Scorer, authorizations: Sequence[Authorization] | None, explain: Explain,
                  fixes: bool, kind: str) -> None:  # fmt: skip
-    # The forked worker's inherited heap (the model, code tables) out of the cyclic collector's sight: no
-    # full collection walks it again (nor copies its pages from the parent; see serving.lifecycle).
+    # The heap as set up (the model, code tables; in a worker, inherited by fork) out of the cyclic
+    # collector's sight: no full collection walks it again (nor copies a worker's pages from the parent).
     gc.freeze()
     _worker.update(scorer=scorer, authorizations=authorizations, explain=explain, fixes=fixes, kind=kind)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from serving.errors import ModelUnavailable, Overloaded, ServingError
 from serving.scorer import Scorer
 
-__all__ = ["Metrics", "ModelSlot", "ReloadResult", "ScoringGate", "settle_heap"]
+__all__ = ["Metrics", "ModelSlot", "ReloadResult", "ScoringGate"]
 
 logger = logging.getLogger("serving.model")
 
@@ -54,7 +54,7 @@ class Metrics:
             self.lines_scored += lines
 
 
-def settle_heap(*, full: bool) -> None:
+def _settle_heap(*, full: bool) -> None:
     """Collect, then move every object alive now (the model, the code and reference tables: ~300,000
     objects) out of the cyclic collector's generations with :func:`gc.freeze`.
 
@@ -100,7 +100,7 @@ class ModelSlot:
             raise ModelUnavailable(f"the model {scorer.info.uri} does not answer its probe claim")
         replaced = self._current is not None
         self._current = scorer
-        settle_heap(full=replaced)
+        _settle_heap(full=replaced)
         info = scorer.info
         logger.info(
             "model %s version %s from %s in use (%.1f s)%s",

@@ -71,21 +71,25 @@ def reuse_port_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
 
 
-def _own_listener(family: int, address: Any) -> socket.socket:
-    """A new socket bound to ``address`` with ``SO_REUSEPORT`` (made in the worker, when it unpickles)."""
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _bind_sharing_port(sock: socket.socket, address: Any) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
+
+
+def _own_listener(family: int, address: Any) -> socket.socket:
+    """A new socket bound to ``address`` with ``SO_REUSEPORT`` (made in the worker, when it unpickles)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    _bind_sharing_port(sock, address)
     sock.set_inheritable(True)
     return sock
 
 
 class ReusePortListener(socket.socket):
-    """The supervisor's socket: bound with ``SO_REUSEPORT`` (so the address is taken, and a port in use fails
-    at once) but never listening, so no connection waits on it. uvicorn passes its sockets to each worker
-    it starts (and restarts) by pickling them; this one unpickles as a new socket bound to the same address,
-    which the worker's server then listens on: one accept queue per worker, filled by the kernel."""
+    """The supervisor's socket: bound with ``SO_REUSEPORT`` (so the address is taken) but never listening,
+    so no connection waits on it. uvicorn passes its sockets to each worker it starts (and restarts) by
+    pickling them; this one unpickles as a new socket bound to the same address, which the worker's server
+    then listens on: one accept queue per worker, filled by the kernel."""
 
     @classmethod
     def bind_to(cls, host: str, port: int) -> ReusePortListener:
@@ -98,9 +102,7 @@ class ReusePortListener(socket.socket):
             probe.bind((host, port))
             port = probe.getsockname()[1]
         sock = cls(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
+        _bind_sharing_port(sock, (host, port))
         return sock
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 from claims.errors import X12Error
 from claims.ingest import expand_paths, ingest
 from claims.x12 import read_x12
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(
     name="denials",
@@ -448,7 +451,7 @@ def serve_command(
     uvicorn.run("serving.app:create_app_from_env", **options)
 
 
-def _serve_workers_on_own_sockets(config: Any) -> bool:
+def _serve_workers_on_own_sockets(config: uvicorn.Config) -> bool:
     """uvicorn's worker supervisor with a listening socket per worker (``SO_REUSEPORT``; see
     :mod:`serving.server`), so that the kernel, not the first worker to wake, spreads connections. False
     where the platform lacks it (then uvicorn's shared socket is used)."""

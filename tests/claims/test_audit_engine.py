@@ -139,9 +139,9 @@ def test_cli_audit_exit_codes(tmp_path: Path, golden_dir: Path) -> None:
 
 
 def test_an_audit_leaves_no_reference_cycles(audited: list[tuple[Any, dict[str, Any]]]) -> None:
-    """Every audited claim is freed by reference counting as soon as it is dropped: a cycle through the
-    audit's shared facts kept each claim and its lines alive until a collection (~10 objects a line,
-    ~20% of batch scoring time in the collector)."""
+    """Every audited claim is freed by reference counting as soon as it is dropped: the authorization view
+    kept in the audit context referred back to the context, a cycle that kept each claim and its lines alive
+    until a collection (~10 objects a line, ~20% of batch scoring time in the collector)."""
     gc.collect()
     gc.disable()
     try:

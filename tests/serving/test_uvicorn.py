@@ -60,17 +60,18 @@ def _start(
             cwd=tmp_path,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         assert process.poll() is None, log.read_text()
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return url, process, log
+            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    _stop(process)
-    pytest.fail("the service did not become ready within 120 s")
+            return False
+
+    if not _until(ready):
+        _stop(process)
+        pytest.fail("the service did not become ready within 120 s")
+    return url, process, log
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
