@@ -94,11 +94,16 @@ class ModelSlot:
 
     def load(self) -> Scorer:
         """Build, probe and install a scorer (start-up and reloads)."""
+        return self._load(on_ready=lambda: None)
+
+    def _load(self, on_ready: Callable[[], None]) -> Scorer:
         started = time.perf_counter()
         scorer = self._build()
         if not scorer.probe():
             raise ModelUnavailable(f"the model {scorer.info.uri} does not answer its probe claim")
         replaced = self._current is not None
+        # Counted before the swap, so whoever sees the new model also sees the reload that brought it.
+        on_ready()
         self._current = scorer
         _settle_heap(full=replaced)
         info = scorer.info
@@ -117,7 +122,7 @@ class ModelSlot:
         with self._lock:
             before = self._current.info.version if self._current is not None else None
             try:
-                scorer = self.load()
+                scorer = self._load(on_ready=self._count_reload)
             except ServingError as e:
                 self.failed_reloads += 1
                 self.last_reload_error = e.detail
@@ -130,9 +135,11 @@ class ModelSlot:
                 raise ModelUnavailable(
                     f"the reload failed ({type(e).__name__}); the current model is kept"
                 ) from e
-            self.reloads += 1
             version = scorer.info.version
             return ReloadResult(version != before, version, f"version {before} -> {version}")
+
+    def _count_reload(self) -> None:
+        self.reloads += 1
 
 
 class ScoringGate:

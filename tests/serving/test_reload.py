@@ -10,11 +10,12 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from claims.samples import make_claim
 from features.model import DenialModel
-from serving import LoadedModel, ModelLoadError, Settings, create_app
+from serving import LoadedModel, ModelLoadError, Settings, create_app, lifecycle
 from tests.serving.conftest import KEY, claim_json, model_info
 
 
@@ -104,3 +105,27 @@ def test_the_model_in_use_is_frozen_and_a_replaced_one_is_freed(
         assert first() is None
         assert client.get("/v1/model").json()["version"] == "2"
         assert client.post("/v1/claims/score", json={"claim": claim_json(make_claim())}).status_code == 200
+
+
+def test_a_reload_is_counted_by_the_time_its_model_is_seen(
+    settings: Settings, serving_model: DenialModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heap settling after a swap takes a while; a request during it that sees the new model must
+    also see the reload counted (CI once read version 2 with 0 reloads)."""
+    versions = itertools.count(1)
+    loader: Callable[[Settings], LoadedModel] = lambda s: LoadedModel(  # noqa: E731
+        serving_model, model_info(serving_model, version=str(next(versions)))
+    )
+    app = create_app(settings, loader=loader)
+    seen_while_settling: list[tuple[str, int]] = []
+    settle = lifecycle._settle_heap
+
+    def observed_settle(full: bool) -> None:
+        slot = app.state.models
+        seen_while_settling.append((slot.current.info.version, slot.reloads))
+        settle(full=full)
+
+    monkeypatch.setattr(lifecycle, "_settle_heap", observed_settle)
+    with TestClient(app, headers={"X-API-Key": KEY}) as client:
+        assert client.post("/v1/model/reload").status_code == 200
+    assert seen_while_settling == [("1", 0), ("2", 1)]
