@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from claims.audit import Finding
 from claims.model import Authorization, Claim
-from serving.scorer import ClaimResult, FixOutcome
+from serving.scorer import ClaimResult, FixOutcome, LineResult
 
 __all__ = [
     "ActionOut",
@@ -31,8 +31,12 @@ __all__ = [
     "ScoreRequest",
     "ScoreResponse",
     "action_summary",
+    "actions_out",
+    "claim_fields",
     "claim_score",
     "finding_out",
+    "findings_out",
+    "line_fields",
 ]
 
 
@@ -204,17 +208,44 @@ def finding_out(finding: Finding, outcome: FixOutcome | None = None) -> FindingO
     return out
 
 
-def claim_score(result: ClaimResult) -> ClaimScore:
-    """The response body of one scored claim (the API and ``denials score`` both use it)."""
+def line_fields(line: LineResult) -> dict[str, Any]:
+    """A line's scores as the response gives them (rounded); ``LineScore`` and the batch tables share it."""
+    return {
+        "line_number": line.line_number,
+        "procedure_code": line.procedure_code,
+        "charge": line.charge,
+        "denial_probability": round(line.probability, 6),
+        "likely_category": line.category,
+        "category_probability": None
+        if line.category_probability is None
+        else round(line.category_probability, 6),
+    }
+
+
+def claim_fields(result: ClaimResult) -> dict[str, Any]:
+    """A claim's id and totals as the response gives them (rounded)."""
+    return {
+        "claim_id": result.claim_id,
+        "claim_risk": round(result.risk, 6),
+        "expected_denied_dollars": round(result.expected_denied, 2),
+    }
+
+
+def findings_out(result: ClaimResult) -> list[FindingOut]:
+    """The claim's findings, each with the outcome of its fix (shared by findings whose fixes are equal)."""
     by_finding = {f.finding: f for f in result.fixes}
-    # Findings whose fix duplicates another finding's share its outcome.
     for position, finding in enumerate(result.findings):
         if position in by_finding or finding.fix is None:
             continue
         same = next((o for o in result.fixes if o.fix == finding.fix), None)
         if same is not None:
             by_finding[position] = same
-    actions = [
+    return [finding_out(f, by_finding.get(i)) for i, f in enumerate(result.findings)]
+
+
+def actions_out(result: ClaimResult) -> list[ActionOut]:
+    """The claim's fixes as actions, by dollars saved."""
+    return [
         ActionOut(
             claim_id=result.claim_id,
             finding=o.finding,
@@ -226,20 +257,15 @@ def claim_score(result: ClaimResult) -> ClaimScore:
         )
         for o in result.actions
     ]
+
+
+def claim_score(result: ClaimResult) -> ClaimScore:
+    """The response body of one scored claim (the API and ``denials score`` both use it)."""
     return ClaimScore(
-        claim_id=result.claim_id,
-        claim_risk=round(result.risk, 6),
-        expected_denied_dollars=round(result.expected_denied, 2),
+        **claim_fields(result),
         lines=[
             LineScore(
-                line_number=line.line_number,
-                procedure_code=line.procedure_code,
-                charge=line.charge,
-                denial_probability=round(line.probability, 6),
-                likely_category=line.category,
-                category_probability=None
-                if line.category_probability is None
-                else round(line.category_probability, 6),
+                **line_fields(line),
                 reasons=None
                 if line.reasons is None
                 else [
@@ -249,8 +275,8 @@ def claim_score(result: ClaimResult) -> ClaimScore:
             )
             for line in result.lines
         ],
-        findings=[finding_out(f, by_finding.get(i)) for i, f in enumerate(result.findings)],
-        actions=actions,
+        findings=findings_out(result),
+        actions=actions_out(result),
         warnings=result.warnings,
     )
 

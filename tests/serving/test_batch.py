@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from claims.samples import make_claim
 from claims.simulate.engine import SimulationResult
 from features.model import DenialModel
 from serving import ModelScorer
-from serving.batch import read_authorizations, score_files
+from serving.batch import _ROW_COLUMNS, read_authorizations, score_files
 from tests.serving.conftest import claim_json, model_info, save_model_folder
 from training.cli import app as cli
 
@@ -64,6 +65,31 @@ def test_cli_and_api_return_the_same_numbers(client: TestClient, model_folder: P
         expected = [line["denial_probability"] for claim in from_api for line in claim["lines"]]
         assert rows["denial_probability"].round(6).tolist() == expected
         assert rows["claim_risk"].round(6).tolist()[0] == from_api[0]["claim_risk"]
+    # Every column of every Parquet row is the API's value, as text where the API has a list.
+    table = pd.read_parquet(tmp_path / "scores.parquet").astype(object)
+    assert table.columns.tolist() == list(_ROW_COLUMNS)
+    assert table.where(table.notna(), None).to_dict("records") == [
+        _api_row(claim, line) for claim in from_api for line in claim["lines"]
+    ]
+
+
+def _api_row(claim: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
+    findings = [claim["findings"][i] for i in line["findings"]]
+    return {
+        "claim_id": claim["claim_id"],
+        "line_number": line["line_number"],
+        "procedure_code": line["procedure_code"],
+        "charge": line["charge"],
+        "denial_probability": line["denial_probability"],
+        "likely_category": line["likely_category"],
+        "category_probability": line["category_probability"],
+        "claim_risk": claim["claim_risk"],
+        "claim_expected_denied_dollars": claim["expected_denied_dollars"],
+        "reasons": None if line["reasons"] is None else "; ".join(r["text"] for r in line["reasons"]),
+        "findings": json.dumps(findings) if findings else None,
+        "actions": json.dumps(claim["actions"]) if claim["actions"] else None,
+        "warnings": " | ".join(claim["warnings"]) or None,
+    }
 
 
 def test_cli_reads_the_api_explanation_settings(
