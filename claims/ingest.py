@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,17 +171,22 @@ SUBMITTED_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
-def submitted_columns(claims: Sequence[Claim], *, salt: str, source: str = "") -> dict[str, list[Any]]:
-    """The submitted columns (:data:`SUBMITTED_COLUMNS`) of ``claims``, one entry per line, as lists."""
-    cols: dict[str, list[Any]] = {name: [] for name in SUBMITTED_COLUMNS}
+def submitted_columns(
+    claims: Sequence[Claim], *, salt: str, source: str = "", only: Collection[str] | None = None
+) -> dict[str, list[Any]]:
+    """The submitted columns (:data:`SUBMITTED_COLUMNS`) of ``claims``, one entry per line, as lists
+    (``only``: just these of them, e.g. the ones a feature builder reads)."""
+    cols: dict[str, list[Any]] = {name: [] for name in SUBMITTED_COLUMNS if only is None or name in only}
     for claim in claims:
         n = len(claim.lines)
         for key, value in claim_values(claim, source, salt=salt).items():
-            cols[key] += [value] * n
+            if key in cols:
+                cols[key] += [value] * n
         rows = [line_values(line) for line in claim.lines]
         if rows:
             for key in rows[0]:
-                cols[key] += [row[key] for row in rows]
+                if key in cols:
+                    cols[key] += [row[key] for row in rows]
     return cols
 
 

@@ -178,13 +178,16 @@ def create_app(
 
     def build() -> Scorer:
         loaded = load(settings)
-        return ModelScorer(
+        scorer = ModelScorer(
             loaded.model,
             loaded.info,
             salt=settings.salt(),
             payers=payers,
             **settings.explain_options(),
         )
+        if settings.compiled_trees:
+            scorer.use_compiled(settings.model_cache / "compiled")
+        return scorer
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,7 +8,9 @@ inject any object with the same methods). :class:`ModelScorer` implements it ove
    of the request is seen), so a claim's score never depends on the other claims in the batch;
 2. every finding's fix is applied (:func:`claims.audit.apply_fix`) and the fixed claims are audited too;
 3. the claims and all their fixed variants become one feature matrix (one ``transform_columns``), scored
-   with one plain ``Booster.predict`` and calibrated; categories come from the reason booster;
+   with one plain prediction (the risk booster compiled by lleaves when :meth:`ModelScorer.use_compiled`
+   was called and its check passed, else ``Booster.predict``) and calibrated; categories come from the
+   reason booster;
 4. exact TreeSHAP (``pred_contrib``) runs only on the lines worth explaining (see :mod:`serving.explain`).
 
 Claim risk is ``1 - prod(1 - p_line)``; expected denied dollars ``sum(p_line x line charge)``.
@@ -21,10 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -37,8 +41,10 @@ from claims.ingest import hash_identifier, submitted_columns
 from claims.model import Authorization, Claim
 from claims.policy import PayerPolicy
 from claims.samples import make_claim
+from features.builder import INPUT_COLUMNS
 from features.context import annotate_claims, payers_by_id
 from features.model import DenialModel
+from serving.compiled import CompiledForest, compile_forest
 from serving.explain import Explainer, Reason
 from serving.model_store import ModelInfo
 
@@ -52,6 +58,8 @@ __all__ = [
     "Scorer",
     "claim_risk",
 ]
+
+logger = logging.getLogger(__name__)
 
 Explain = Literal["auto", "all", "none"]
 
@@ -116,6 +124,9 @@ class Scorer(Protocol):
 
     @property
     def info(self) -> ModelInfo: ...
+
+    @property
+    def predictor(self) -> str: ...
 
     def score(
         self,
@@ -192,10 +203,32 @@ class ModelScorer:
         builder = model.builder_
         self.known_codes = set(builder.vocabularies_["procedure_code"]) | set(builder.code_attributes_)
         self._probe = make_claim()
+        self._submitted = frozenset(INPUT_COLUMNS)  # what the builder reads
+        self.forest: CompiledForest | None = None
+        self.compile_note: str | None = None
 
     @property
     def info(self) -> ModelInfo:
         return self._info
+
+    @property
+    def predictor(self) -> str:
+        """What makes the plain predictions: the compiled forest or LightGBM (and why not compiled)."""
+        if self.forest is not None:
+            return f"lleaves (compiled; within {self.forest.max_difference:.1g} of LightGBM on the check)"
+        return "lightgbm" + (f" ({self.compile_note})" if self.compile_note else "")
+
+    def use_compiled(self, cache: Path) -> bool:
+        """Make plain predictions with the risk booster compiled by lleaves (:mod:`serving.compiled`),
+        cached in ``cache``; when that cannot be done, keep LightGBM's and say why (``predictor``)."""
+        try:
+            self.forest = compile_forest(self.model.booster_, self.iterations, cache)
+        except RuntimeError as e:
+            self.forest, self.compile_note = None, str(e)
+            logger.warning("plain predictions stay with LightGBM: %s", e)
+            return False
+        self.compile_note = None
+        return True
 
     # --- the pieces ---------------------------------------------------------------------------------------
 
@@ -231,7 +264,7 @@ class ModelScorer:
         overrides: Sequence[Mapping[str, Any] | None],
         context: Mapping[str, list[str]],
     ) -> np.ndarray:
-        columns = submitted_columns(claims, salt="")
+        columns = submitted_columns(claims, salt="", only=self._submitted)
         columns.update(context)
         # Each claim is its own group for the claim-level features, whatever its id.
         keys: list[str] = []
@@ -247,9 +280,14 @@ class ModelScorer:
     def _predict(self, matrix: np.ndarray) -> np.ndarray:
         if len(matrix) == 0:
             return np.zeros(0)
-        raw = np.asarray(
-            self.model.booster_.predict(matrix, raw_score=True, num_iteration=self.iterations, num_threads=1)
-        )
+        if self.forest is not None:
+            raw = self.forest.predict_raw(matrix)
+        else:
+            raw = np.asarray(
+                self.model.booster_.predict(
+                    matrix, raw_score=True, num_iteration=self.iterations, num_threads=1
+                )
+            )
         return self._calibrate(raw)
 
     def _categories(self, matrix: np.ndarray) -> np.ndarray | None:

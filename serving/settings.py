@@ -85,6 +85,11 @@ class Settings(ExplainSettings):
         Path("data/serving/model-cache"),
         description="folder of the last model loaded from the registry, used when the registry is unreachable",
     )
+    compiled_trees: bool = Field(
+        True,
+        description="plain predictions by the risk booster compiled with lleaves (checked against LightGBM "
+        "at load, cached under model_cache/compiled; LightGBM's own if that fails); explanations stay LightGBM's",
+    )
     reload_interval_s: float = Field(
         0.0, ge=0, description="check the registry alias every N seconds and reload a new version (0: off)"
     )

@@ -500,6 +500,13 @@ def score_command(
     ] = "auto",
     fixes: Annotated[bool, typer.Option(help="Re-score each finding's fix.")] = True,
     cache: Annotated[Path, typer.Option(help="Model cache folder.")] = Path("data/serving/model-cache"),
+    compiled: Annotated[
+        bool,
+        typer.Option(
+            help="Predict with the trees compiled by lleaves (checked against LightGBM; cached in "
+            "CACHE/compiled); explanations stay LightGBM's."
+        ),
+    ] = True,
     jobs: Annotated[
         int, typer.Option(min=0, help="Worker processes (0: the CPUs available, at most 2).")
     ] = 0,
@@ -531,6 +538,10 @@ def score_command(
         salt=os.environ.get("DENIALS_ID_SALT") or secrets.token_hex(16),
         **explain_settings.explain_options(),
     )
+    if compiled:
+        with console.status("compiling the trees (cached after the first time)"):
+            if not scorer.use_compiled(cache / "compiled"):
+                err_console.print(f"[yellow]warning[/yellow]: {scorer.predictor}", highlight=False)
     total = 0
     for path in files:
         if path.suffix.lower() == ".parquet" and path.is_file():

@@ -37,6 +37,7 @@ def readyz(
     return {
         "status": "ready",
         "model": {"name": info.name, "version": info.version, "source": info.source, "uri": info.uri},
+        "predictor": scorer.predictor,
         "from_cache": info.source == "cache",
         "note": info.note,
         "reloads": slot.reloads,

@@ -178,6 +178,8 @@ def test_model_health_readiness_metrics(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "alive"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["from_cache"] is False
+    # The default settings predict with the compiled trees, cached under the model cache.
+    assert ready["predictor"].startswith("lleaves (compiled")
     client.post("/v1/claims/score", json={"claim": claim_json(make_claim())})
     text = client.get("/metrics").text
     assert 'denials_requests_total{route="/v1/claims/score",status="200"} 1' in text

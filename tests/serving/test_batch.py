@@ -28,6 +28,12 @@ def model_folder(tmp_path_factory: pytest.TempPathFactory, serving_model: Denial
     return save_model_folder(serving_model, tmp_path_factory.mktemp("model") / "model")
 
 
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI's default cache (data/serving/model-cache, where the compiled trees go) is relative.
+    monkeypatch.chdir(tmp_path)
+
+
 def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -112,6 +118,22 @@ def test_cli_reads_the_api_explanation_settings(
     assert explained["findings only"] < explained["defaults"]
 
 
+def test_cli_compiled_trees_give_lightgbms_output(model_folder: Path, tmp_path: Path) -> None:
+    """By default ``denials score`` predicts with the trees compiled by lleaves (cached under --cache);
+    ``--no-compiled`` uses LightGBM's own predict: the same output file."""
+    path = GOLDEN / "office_nsclc_carbo_pem_pembro.837p"
+    outputs = {}
+    for flag in ("--compiled", "--no-compiled"):
+        out = tmp_path / f"{flag}.parquet"
+        args = ["score", str(path), "--out", str(out), "--model", str(model_folder), "--cache", "cache"]
+        result = runner.invoke(cli, [*args, flag])
+        assert result.exit_code == 0, result.output
+        assert "warning" not in result.output
+        outputs[flag] = pd.read_parquet(out)
+    assert outputs["--compiled"].equals(outputs["--no-compiled"])
+    assert len(list((tmp_path / "cache" / "compiled").glob("*.so"))) == 1
+
+
 def test_cli_refuses_bad_explanation_settings(model_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DENIALS_EXPLAIN_THRESHOLD", "high")
     path = GOLDEN / "office_nsclc_carbo_pem_pembro.837p"
@@ -179,6 +201,7 @@ def test_worker_processes_give_the_same_output(
 ) -> None:
     _, folder = small_practice
     scorer = ModelScorer(serving_model, model_info(serving_model), salt="s")
+    assert scorer.use_compiled(tmp_path / "compiled")  # the forked workers inherit the native code
     auths = read_authorizations(folder / "authorizations.parquet")
     paths = [folder / "lines.parquet"]
     one = score_files(paths, tmp_path / "one.parquet", scorer=scorer, authorizations=auths, explain="none",
