@@ -105,15 +105,15 @@ def hash_identifier(value: str, salt: str) -> str:
     return hashlib.sha256(f"{salt}\x1f{value}".encode()).hexdigest()[:16]
 
 
-def claim_values(claim: Claim, source: str, *, salt: str) -> dict[str, Any]:
-    """The claim-level columns of the line table for ``claim`` (identifiers hashed with ``salt``)."""
+def claim_values(claim: Claim, source: str, *, salt: str | None) -> dict[str, Any]:
+    """The claim-level columns of the line table for ``claim`` (identifiers hashed with ``salt``; with
+    ``None``, for callers that never read them, ``patient_key`` and ``member_key`` are None)."""
     patient = claim.patient
-    first_date = claim.service_from
-    age = (
-        first_date.year
-        - patient.birth_date.year
-        - ((first_date.month, first_date.day) < (patient.birth_date.month, patient.birth_date.day))
-    )
+    dates = [line.service_date for line in claim.lines]
+    first_date, last_date = min(dates), max(dates)
+    birth = patient.birth_date
+    age = first_date.year - birth.year - ((first_date.month, first_date.day) < (birth.month, birth.day))
+    diagnoses = claim.diagnosis_codes
     return {
         "claim_id": claim.claim_id,
         "source_file": source,
@@ -122,10 +122,10 @@ def claim_values(claim: Claim, source: str, *, salt: str) -> dict[str, Any]:
         "payer_id": claim.payer.payer_id,
         "payer_name": claim.payer.name,
         "plan_type": claim.payer.plan_type.value,
-        "patient_key": hash_identifier(
-            f"{patient.member_id}|{patient.relationship}|{patient.birth_date}", salt
-        ),
-        "member_key": hash_identifier(patient.member_id, salt),
+        "patient_key": None
+        if salt is None
+        else hash_identifier(f"{patient.member_id}|{patient.relationship}|{birth}", salt),
+        "member_key": None if salt is None else hash_identifier(patient.member_id, salt),
         "patient_age": min(age, 90),
         "patient_sex": patient.sex.value,
         "is_dependent": claim.subscriber is not None,
@@ -133,14 +133,14 @@ def claim_values(claim: Claim, source: str, *, salt: str) -> dict[str, Any]:
         "rendering_npi": claim.rendering_provider.npi if claim.rendering_provider else None,
         "place_of_service": claim.place_of_service,
         "type_of_bill": claim.type_of_bill,
-        "diagnoses": "|".join(claim.diagnosis_codes),
-        "principal_diagnosis": claim.diagnosis_codes[0],
+        "diagnoses": "|".join(diagnoses),
+        "principal_diagnosis": diagnoses[0],
         "condition_codes": "|".join(claim.condition_codes),
         "clinical_trial_number": claim.clinical_trial_number,
         "claim_prior_authorization": claim.prior_authorization,
         "submission_date": claim.submission_date,
-        "claim_service_from": claim.service_from,
-        "claim_service_to": claim.service_to,
+        "claim_service_from": first_date,
+        "claim_service_to": last_date,
         "claim_total_charge": float(claim.total_charge),
         "claim_line_count": len(claim.lines),
     }
@@ -155,7 +155,7 @@ def line_values(line: ClaimLine) -> dict[str, Any]:
         "units": float(line.units),
         "line_charge": float(line.charge),
         "service_date": line.service_date,
-        "diagnosis_pointers": "|".join(str(p) for p in line.diagnosis_pointers),
+        "diagnosis_pointers": "|".join(map(str, line.diagnosis_pointers)),
         "revenue_code": line.revenue_code,
         "ndc": line.ndc,
         "ndc_quantity": float(line.ndc_quantity) if line.ndc_quantity is not None else None,
@@ -172,10 +172,10 @@ SUBMITTED_COLUMNS: tuple[str, ...] = tuple(
 
 
 def submitted_columns(
-    claims: Sequence[Claim], *, salt: str, source: str = "", only: Collection[str] | None = None
+    claims: Sequence[Claim], *, salt: str | None, source: str = "", only: Collection[str] | None = None
 ) -> dict[str, list[Any]]:
     """The submitted columns (:data:`SUBMITTED_COLUMNS`) of ``claims``, one entry per line, as lists
-    (``only``: just these of them, e.g. the ones a feature builder reads)."""
+    (``only``: just these of them, e.g. the ones a feature builder reads; ``salt`` None: no hashed ids)."""
     cols: dict[str, list[Any]] = {name: [] for name in SUBMITTED_COLUMNS if only is None or name in only}
     for claim in claims:
         n = len(claim.lines)

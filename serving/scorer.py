@@ -264,7 +264,7 @@ class ModelScorer:
         overrides: Sequence[Mapping[str, Any] | None],
         context: Mapping[str, list[str]],
     ) -> np.ndarray:
-        columns = submitted_columns(claims, salt="", only=self._submitted)
+        columns = submitted_columns(claims, salt=None, only=self._submitted)
         columns.update(context)
         # Each claim is its own group for the claim-level features, whatever its id.
         keys: list[str] = []

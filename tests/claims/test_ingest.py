@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from claims.ingest import LINE_TABLE_COLUMNS, expand_paths, hash_identifier, ingest
-from claims.samples import SCENARIOS
+from claims.ingest import LINE_TABLE_COLUMNS, expand_paths, hash_identifier, ingest, submitted_columns
+from claims.samples import SCENARIOS, make_claim
 
 
 @pytest.fixture
@@ -83,3 +83,15 @@ def test_expand_paths_skips_hidden_files(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.835").write_text("x")
     assert [p.name for p in expand_paths([tmp_path, tmp_path / "a.837"])] == ["a.837", "b.835"]
+
+
+def test_submitted_columns_can_skip_columns_and_hashing() -> None:
+    """The scorer asks for the feature builder's columns only, without hashed ids: the same values."""
+    claims = [make_claim(name) for name in SCENARIOS]
+    full = submitted_columns(claims, salt="s")
+    only = {"claim_id", "claim_service_from", "claim_total_charge", "procedure_code", "units", "member_key"}
+    part = submitted_columns(claims, salt=None, only=only)
+    assert set(part) == only
+    assert all(part[name] == full[name] for name in only - {"member_key"})
+    assert part["member_key"] == [None] * len(full["claim_id"]) and None not in full["member_key"]
+    assert len(full["claim_id"]) == sum(len(c.lines) for c in claims)

@@ -15,7 +15,7 @@ from claims.samples import make_claim
 from claims.simulate.engine import SimulationResult
 from features.model import DenialModel
 from serving import ModelScorer
-from serving.batch import _ROW_COLUMNS, read_authorizations, score_files
+from serving.batch import _ROW_COLUMNS, _split_last_claim, read_authorizations, score_files
 from tests.serving.conftest import claim_json, model_info, save_model_folder
 from training.cli import app as cli
 
@@ -212,3 +212,23 @@ def test_worker_processes_give_the_same_output(
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "two.parquet")
     )
+
+
+@pytest.mark.parametrize(
+    ("ids", "days", "carried"),
+    [
+        (["a", "a", "b", "b", "b"], ["d1"] * 5, 3),
+        (["a", "b", "b", "b"], ["d1", "d1", "d1", "d2"], 1),  # b resubmitted on d2: another claim
+        (["a", "a"], ["d1", "d1"], 2),
+        (["a"], [None], 1),
+        (["a", "b", "b"], ["d1", None, None], 2),
+    ],
+)
+def test_a_chunk_carries_its_last_claim(ids: list[str], days: list[str | None], carried: int) -> None:
+    import datetime as dt
+
+    dates = {"d1": dt.date(2026, 3, 2), "d2": dt.date(2026, 3, 9), None: None}
+    frame = pd.DataFrame({"claim_id": ids, "submission_date": [dates[d] for d in days]})
+    complete, carry = _split_last_claim(frame)
+    assert len(carry) == carried and len(complete) + len(carry) == len(frame)
+    assert complete.index.tolist() + carry.index.tolist() == list(range(len(frame)))
