@@ -27,7 +27,6 @@ from claims.errors import X12Error
 from claims.join import join_outcomes
 from claims.label import label_line
 from claims.model import Claim, ClaimLine, Remittance
-from claims.x12.reader import read_x12
 
 __all__ = [
     "LINE_TABLE_COLUMNS",
@@ -283,6 +282,8 @@ def read_inputs(
             result.claims.extend(claims)
             result.claim_sources.extend([str(path)] * len(claims))
             continue
+        from claims.x12.reader import read_x12  # imported when needed: x12sdk takes ~0.3 s
+
         doc = read_x12(data, source=str(path))
         report.kind = "+".join(sorted(doc.kinds)) or "x12"
         report.transactions = doc.transactions

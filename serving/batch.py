@@ -33,7 +33,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from claims.errors import X12Error
 from claims.model import Authorization, Claim
-from claims.x12 import read_x12
 from features.context import authorizations_from_frame, claims_from_frame
 from serving.errors import InvalidInput
 from serving.schemas import actions_out, claim_fields, claim_score, findings_out, line_fields
@@ -203,6 +202,8 @@ def _first_error(error: ValidationError) -> str:
 
 
 def _read_x12(path: Path, chunk_claims: int, errors: list[str]) -> Iterator[list[ClaimInput]]:
+    from claims.x12 import read_x12  # imported when needed: x12sdk takes ~0.3 s
+
     doc = read_x12(path)
     errors.extend(e.one_line() if isinstance(e, X12Error) else str(e) for e in doc.errors)
     if not doc.claims and not doc.errors:

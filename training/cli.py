@@ -18,7 +18,6 @@ from rich.table import Table
 
 from claims.errors import X12Error
 from claims.ingest import expand_paths, ingest
-from claims.x12 import read_x12
 
 if TYPE_CHECKING:
     import uvicorn
@@ -125,6 +124,8 @@ def x12_check(
             err_console.print(f"{path}: no such file")
             failed = True
             continue
+        from claims.x12 import read_x12  # x12sdk's segment classes take ~0.3 s to import
+
         doc = read_x12(path)
         errors = [e.one_line() if isinstance(e, X12Error) else str(e) for e in doc.errors]
         failed |= bool(errors)
