@@ -123,8 +123,12 @@ def compile_forest(booster: lgb.Booster, iterations: int, cache: Path) -> Compil
         raise RuntimeError(f"lleaves could not compile the model ({type(e).__name__}: {e})") from e
     check = check_matrix(booster)
     expected = np.asarray(booster.predict(check, raw_score=True, num_iteration=iterations, num_threads=1))
-    got = np.asarray(compiled.predict(check, n_jobs=1))
-    difference = float(np.nanmax(np.abs(expected - got))) if len(check) else 0.0
+    try:
+        got = np.asarray(compiled.predict(check, n_jobs=1))
+    except Exception as e:  # a native library that loads but cannot predict is refused like a wrong one
+        target.unlink(missing_ok=True)
+        raise RuntimeError(f"the compiled forest cannot predict ({type(e).__name__}: {e})") from e
+    difference = float(np.max(np.abs(expected - got))) if len(check) else 0.0
     if not np.isfinite(got).all() or not difference <= TOLERANCE:
         target.unlink(missing_ok=True)
         raise RuntimeError(
