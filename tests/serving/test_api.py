@@ -218,6 +218,7 @@ class FakeScorer:
     info = ModelInfo(
         name="fake", version="0", alias=None, run_id=None, uri="fake", source="path", loaded_at=""
     )
+    predictor = "fake"
 
     def score(self, claims: Any, **kwargs: Any) -> list[ClaimResult]:
         return [

@@ -35,6 +35,8 @@ def _phi(claims: list[Claim]) -> set[str]:
 class LeakyScorer:
     """Fails with patient data in the exception message: the 500 must not show or log it."""
 
+    predictor = "leaky"
+
     def __init__(self, secret: str) -> None:
         self.secret = secret
 
