@@ -68,9 +68,6 @@ _ROW_COLUMNS = {
     "warnings": pa.string(),
 }
 _ROW_SCHEMA = pa.schema(list(_ROW_COLUMNS.items()))
-#: The columns :func:`serving.schemas.line_fields` gives, in its order.
-_LINE_FIELDS = ("line_number", "procedure_code", "charge", "denial_probability", "likely_category",
-                "category_probability")  # fmt: skip
 _CLAIMS = TypeAdapter(list[Claim])
 _CLAIM = TypeAdapter(Claim)
 _AUTHS = TypeAdapter(list[Authorization])
@@ -240,7 +237,6 @@ def _columns(results: Sequence[ClaimResult]) -> dict[str, list[Any]]:
     rounding, from the same helpers), lists and objects as text, without building the lines' response
     objects."""
     columns: dict[str, list[Any]] = {name: [] for name in _ROW_COLUMNS}
-    line_columns = [columns[name] for name in _LINE_FIELDS]
     reasons, found = columns["reasons"], columns["findings"]
     for result in results:
         n = len(result.lines)
@@ -256,8 +252,8 @@ def _columns(results: Sequence[ClaimResult]) -> dict[str, list[Any]]:
             columns[name] += [value] * n
         findings = [f.model_dump(mode="json") for f in findings_out(result)] if result.findings else []
         for line in result.lines:
-            for column, value in zip(line_columns, line_fields(line).values(), strict=True):
-                column.append(value)
+            for name, value in line_fields(line).items():
+                columns[name].append(value)
             reasons.append(None if line.reasons is None else "; ".join(r.text for r in line.reasons))
             found.append(json.dumps([findings[i] for i in line.findings]) if line.findings else None)
     return columns

@@ -20,7 +20,6 @@ at once).
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ import lightgbm as lgb
 import numpy as np
 
 __all__ = ["TOLERANCE", "CompiledForest", "check_matrix", "compile_forest"]
-
-logger = logging.getLogger(__name__)
 
 #: The largest difference from LightGBM's raw score (log-odds) a compiled forest may show on the check.
 TOLERANCE = 1e-9
@@ -123,16 +120,17 @@ def compile_forest(booster: lgb.Booster, iterations: int, cache: Path) -> Compil
         raise RuntimeError(f"lleaves could not compile the model ({type(e).__name__}: {e})") from e
     check = check_matrix(booster)
     expected = np.asarray(booster.predict(check, raw_score=True, num_iteration=iterations, num_threads=1))
+    problem: str | None = None
     try:
         got = np.asarray(compiled.predict(check, n_jobs=1))
+        difference = float(np.max(np.abs(expected - got)))
+        if not np.isfinite(got).all() or not difference <= TOLERANCE:
+            problem = (
+                f"differs from LightGBM by {difference:.3g} on the check matrix (tolerance {TOLERANCE:g})"
+            )
     except Exception as e:  # a native library that loads but cannot predict is refused like a wrong one
+        problem = f"cannot predict ({type(e).__name__}: {e})"
+    if problem is not None:
         target.unlink(missing_ok=True)
-        raise RuntimeError(f"the compiled forest cannot predict ({type(e).__name__}: {e})") from e
-    difference = float(np.max(np.abs(expected - got))) if len(check) else 0.0
-    if not np.isfinite(got).all() or not difference <= TOLERANCE:
-        target.unlink(missing_ok=True)
-        raise RuntimeError(
-            f"the compiled forest differs from LightGBM by {difference:.3g} on the check matrix "
-            f"(tolerance {TOLERANCE:g}); not used"
-        )
+        raise RuntimeError(f"the compiled forest {problem}; not used")
     return CompiledForest(compiled, target, difference)

@@ -93,17 +93,17 @@ class ModelSlot:
         return self._current is not None
 
     def load(self) -> Scorer:
-        """Build, probe and install a scorer (start-up and reloads)."""
-        return self._load(on_ready=lambda: None)
+        """Build, probe and install a scorer (at start-up; :meth:`reload` also counts and serialises)."""
+        return self._load()
 
-    def _load(self, on_ready: Callable[[], None]) -> Scorer:
+    def _load(self, *, reload: bool = False) -> Scorer:
         started = time.perf_counter()
         scorer = self._build()
         if not scorer.probe():
             raise ModelUnavailable(f"the model {scorer.info.uri} does not answer its probe claim")
         replaced = self._current is not None
-        # Counted before the swap, so whoever sees the new model also sees the reload that brought it.
-        on_ready()
+        if reload:  # counted before the swap: whoever sees the new model also sees the reload that brought it
+            self.reloads += 1
         self._current = scorer
         _settle_heap(full=replaced)
         info = scorer.info
@@ -122,7 +122,7 @@ class ModelSlot:
         with self._lock:
             before = self._current.info.version if self._current is not None else None
             try:
-                scorer = self._load(on_ready=self._count_reload)
+                scorer = self._load(reload=True)
             except ServingError as e:
                 self.failed_reloads += 1
                 self.last_reload_error = e.detail
@@ -137,9 +137,6 @@ class ModelSlot:
                 ) from e
             version = scorer.info.version
             return ReloadResult(version != before, version, f"version {before} -> {version}")
-
-    def _count_reload(self) -> None:
-        self.reloads += 1
 
 
 class ScoringGate:
